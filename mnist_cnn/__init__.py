@@ -1,0 +1,36 @@
+"""MNIST CNN Studio's engine: data, model, training, evaluation, drawings, model store.
+
+import mnist_cnn
+(x_train, y_train), (x_test, y_test) = mnist_cnn.load_mnist()
+model = mnist_cnn.load_model()            # newest trained model, else the bundled one
+digit_image = mnist_cnn.canvas_to_mnist(rgba_canvas)
+probabilities = mnist_cnn.predict(model, digit_image[None])
+"""
+
+import os
+
+# TensorFlow's C++ start-up chatter hides real messages; users can still override this.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from mnist_cnn.data import DataError, load_mnist, prepare_images
+from mnist_cnn.drawing import canvas_to_mnist
+from mnist_cnn.evaluation import evaluate
+from mnist_cnn.inference import predict
+from mnist_cnn.model import build_model
+from mnist_cnn.store import ModelLoadError, load_model, save_model
+from mnist_cnn.training import TrainConfig, train
+
+__all__ = [
+    "DataError",
+    "ModelLoadError",
+    "TrainConfig",
+    "build_model",
+    "canvas_to_mnist",
+    "evaluate",
+    "load_mnist",
+    "load_model",
+    "predict",
+    "prepare_images",
+    "save_model",
+    "train",
+]

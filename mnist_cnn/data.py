@@ -1,0 +1,149 @@
+"""Load MNIST and turn it into model inputs.
+
+The arrays come back exactly as ``keras.datasets.mnist.load_data()`` returns them
+(uint8 images, uint8 labels), whatever the source, so everything downstream has
+one shape to expect. Every way the source can be wrong becomes a ``DataError``
+that says what is wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+MNIST_NPZ_ENV = "MNIST_NPZ"
+EXPECTED_KEYS = ("x_train", "y_train", "x_test", "y_test")
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
+# How long the Keras download may wait on an unreachable network before we give up.
+DOWNLOAD_TIMEOUT_S = 15.0
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+class DataError(RuntimeError):
+    """MNIST could not be loaded; the message says why and what to do."""
+
+
+def load_mnist(path: str | os.PathLike | None = None) -> tuple[Split, Split]:
+    """Return ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays, like Keras.
+
+    Source, in order: ``path``; the file named by ``$MNIST_NPZ``; otherwise a
+    download through ``keras.datasets.mnist`` (cached by Keras).
+    """
+    if path is None and os.environ.get(MNIST_NPZ_ENV):
+        path = os.environ[MNIST_NPZ_ENV]
+    if path is not None:
+        return read_npz(path)
+    return _download()
+
+
+def read_npz(path: str | os.PathLike) -> tuple[Split, Split]:
+    """Read and validate an MNIST ``.npz`` file (never unpickles)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(
+            f"MNIST file not found: {path}. Point {MNIST_NPZ_ENV} at a copy of mnist.npz "
+            "(keys x_train, y_train, x_test, y_test), or unset it to download through Keras."
+        )
+    if not zipfile.is_zipfile(path):  # np.load would try (and refuse) to unpickle it
+        raise DataError(
+            f"{path} is not a readable .npz file (not a zip archive). Re-download "
+            f"mnist.npz or point {MNIST_NPZ_ENV} at a good copy."
+        )
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [key for key in EXPECTED_KEYS if key not in npz.files]
+            if missing:
+                raise DataError(
+                    f"{path} is missing the arrays {', '.join(missing)}. An MNIST .npz needs "
+                    f"{', '.join(EXPECTED_KEYS)}, as keras.datasets.mnist saves it."
+                )
+            arrays = {key: npz[key] for key in EXPECTED_KEYS}
+    except DataError:
+        raise
+    except ValueError as error:  # object arrays refuse to load without pickle
+        raise DataError(
+            f"{path} holds object (pickled) arrays, which are never loaded for safety. "
+            "Save MNIST as plain numeric arrays."
+        ) from error
+    except (OSError, zipfile.BadZipFile, EOFError) as error:
+        raise DataError(
+            f"{path} is not a readable .npz file ({error}). Re-download mnist.npz "
+            f"or point {MNIST_NPZ_ENV} at a good copy."
+        ) from error
+    return _validated(arrays, source=str(path))
+
+
+def _validated(arrays: dict[str, np.ndarray], source: str) -> tuple[Split, Split]:
+    for split in ("train", "test"):
+        images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+            raise DataError(
+                f"{source}: x_{split} has shape {images.shape}; expected (N, 28, 28) images."
+            )
+        if labels.shape != (images.shape[0],):
+            raise DataError(
+                f"{source}: y_{split} has shape {labels.shape}; expected ({images.shape[0]},), "
+                f"one label per image in x_{split}."
+            )
+        if images.dtype != np.uint8:
+            raise DataError(
+                f"{source}: x_{split} has dtype {images.dtype}; expected uint8 pixels 0..255."
+            )
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise DataError(
+                f"{source}: y_{split} has dtype {labels.dtype}; expected integer labels 0..9."
+            )
+        if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+            raise DataError(
+                f"{source}: y_{split} has labels from {labels.min()} to {labels.max()}; "
+                "expected digits 0..9."
+            )
+        if images.shape[0] == 0:
+            raise DataError(f"{source}: x_{split} holds no images.")
+    return (
+        (arrays["x_train"], arrays["y_train"].astype(np.uint8)),
+        (arrays["x_test"], arrays["y_test"].astype(np.uint8)),
+    )
+
+
+def _download() -> tuple[Split, Split]:
+    """Download through Keras, failing fast (not hanging) when there is no network."""
+    import keras
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as error:  # Keras wraps network errors in several types
+        raise DataError(
+            f"Could not download MNIST through Keras ({type(error).__name__}: {error}). "
+            f"Without internet, set {MNIST_NPZ_ENV} to the path of a local mnist.npz."
+        ) from error
+    finally:
+        socket.setdefaulttimeout(previous)
+    arrays = dict(zip(EXPECTED_KEYS, (x_train, y_train, x_test, y_test), strict=True))
+    return _validated(arrays, source="keras.datasets.mnist")
+
+
+def prepare_images(images: np.ndarray) -> np.ndarray:
+    """Scale uint8 pixels to float32 in [0, 1] and add the channel axis: (N, 28, 28, 1).
+
+    The CNN expects one channel and small inputs keep Adam's steps well scaled.
+    Float input is taken to be in [0, 1] already.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise ValueError(
+            f"expected images of shape (N, 28, 28) or (N, 28, 28, 1), got {images.shape}"
+        )
+    if images.dtype == np.uint8:
+        images = images.astype(np.float32) / 255.0
+    return images.astype(np.float32, copy=False)[..., np.newaxis]

@@ -1,0 +1,61 @@
+"""Fast, thread-safe prediction through one compiled function per model.
+
+``model.predict`` builds a dataset and a progress loop on every call (~80 ms for one
+image on a CPU). A ``tf.function`` traced once with a fixed signature answers in a
+millisecond or two, and once traced it may be called from many threads at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mnist_cnn.data import prepare_images
+
+# Bounds memory per call when scoring the whole test set.
+BATCH_SIZE = 2048
+
+_compiled: weakref.WeakKeyDictionary[keras.Model, tf.types.experimental.ConcreteFunction] = (
+    weakref.WeakKeyDictionary()
+)
+_compile_lock = threading.Lock()
+
+
+def _forward(model: keras.Model):
+    """Return the model's compiled forward pass, tracing it once (under a lock)."""
+    with _compile_lock:
+        function = _compiled.get(model)
+        if function is None:
+            # Weakly bound so a cached function does not keep its model alive.
+            model_ref = weakref.ref(model)
+
+            @tf.function(input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
+            def forward(images):
+                return model_ref()(images, training=False)
+
+            function = forward.get_concrete_function()
+            _compiled[model] = function
+    return function
+
+
+def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """Class probabilities, shape (N, 10), for images of shape (N, 28, 28[, 1]).
+
+    uint8 images are scaled to [0, 1]; float images must already be in [0, 1].
+    """
+    batch = prepare_images(images)
+    if len(batch) == 0:
+        return np.zeros((0, 10), np.float32)
+    forward = _forward(model)
+    if len(batch) <= BATCH_SIZE:
+        return forward(tf.constant(batch)).numpy()
+    return np.concatenate(
+        [
+            forward(tf.constant(batch[i : i + BATCH_SIZE])).numpy()
+            for i in range(0, len(batch), BATCH_SIZE)
+        ]
+    )

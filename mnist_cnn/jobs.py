@@ -1,0 +1,219 @@
+"""Training as a job: load data, train, evaluate, save, with state others can watch.
+
+The command line runs ``train_evaluate_save`` directly. The web app runs it in a
+``TrainingJob`` thread held by a ``TrainingRegistry``, which allows one run per
+server: pages poll ``snapshot()`` to draw live progress, and any visitor can
+watch or stop the run in progress.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from mnist_cnn.data import DataError, load_mnist
+from mnist_cnn.evaluation import Evaluation, evaluate
+from mnist_cnn.store import ModelRecord, save_model
+from mnist_cnn.training import (
+    BatchProgress,
+    EpochProgress,
+    TrainConfig,
+    TrainingListener,
+    TrainingResult,
+    train,
+)
+
+
+@dataclass
+class TrainingOutcome:
+    result: TrainingResult
+    evaluation: Evaluation | None  # None when the run was stopped
+    record: ModelRecord | None  # the saved model; None when the run was stopped
+
+
+def train_evaluate_save(
+    config: TrainConfig,
+    listener: TrainingListener | None = None,
+    stop_event: threading.Event | None = None,
+    data_path: str | os.PathLike | None = None,
+    models_directory: str | os.PathLike | None = None,
+    made_with: str = "mnist_cnn.jobs.train_evaluate_save",
+) -> TrainingOutcome:
+    """Train on MNIST, score on its test set and save; a stopped run saves nothing."""
+    (x_train, y_train), (x_test, y_test) = load_mnist(data_path)
+    result = train(x_train, y_train, config, listener, stop_event)
+    if result.stopped:
+        return TrainingOutcome(result, None, None)
+    evaluation = evaluate(result.model, x_test, y_test)
+    metadata = {
+        "made_with": made_with,
+        "config": config.to_dict(),
+        "history": [vars(epoch) for epoch in result.history],
+        "training_seconds": round(result.seconds, 1),
+        "training_images": len(x_train),
+        "test_images": len(x_test),
+        "test_accuracy": evaluation.accuracy,
+    }
+    record = save_model(result.model, metadata, models_directory)
+    return TrainingOutcome(result, evaluation, record)
+
+
+Status = Literal["running", "stopping", "stopped", "finished", "failed"]
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of a job's state for a page to draw."""
+
+    status: Status
+    config: TrainConfig
+    started_at: float
+    batches: list[BatchProgress]
+    epochs: list[EpochProgress]
+    message: str = ""
+    record: ModelRecord | None = None
+    test_accuracy: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("running", "stopping")
+
+    @property
+    def fraction_done(self) -> float:
+        if self.status == "finished":
+            return 1.0
+        if not self.batches:
+            return 0.0
+        last = self.batches[-1]
+        done = (last.epoch - 1) * last.batches_per_epoch + last.batch
+        return min(done / (last.epochs * last.batches_per_epoch), 1.0)
+
+    @property
+    def samples_per_second(self) -> float | None:
+        """Mean speed over the last few reports (single reports are noisy)."""
+        recent = self.batches[-10:]
+        if not recent:
+            return None
+        return sum(b.samples_per_second for b in recent) / len(recent)
+
+    @property
+    def seconds_left(self) -> float | None:
+        if not self.active or not self.batches:
+            return None
+        elapsed = time.time() - self.started_at
+        fraction = self.fraction_done
+        return elapsed * (1 - fraction) / fraction if fraction > 0 else None
+
+
+class TrainingJob:
+    """One training run in a daemon thread, reporting into a lock-guarded snapshot."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data_path: str | os.PathLike | None = None,
+        models_directory: str | os.PathLike | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._stop_event = threading.Event()
+        self._state = JobSnapshot("running", config, time.time(), [], [])
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(data_path, models_directory),
+            name="mnist-training",
+            daemon=True,
+        )
+
+    def start(self) -> TrainingJob:
+        self._thread.start()
+        return self
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            state = self._state
+            return replace(state, batches=list(state.batches), epochs=list(state.epochs))
+
+    def stop(self) -> None:
+        """Ask the run to stop before its next batch; the previous model stays active."""
+        self._stop_event.set()
+        self._update(lambda s: replace(s, status="stopping") if s.active else s)
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def on_batch(self, progress: BatchProgress) -> None:
+        with self._lock:
+            self._state.batches.append(progress)
+
+    def on_epoch(self, progress: EpochProgress) -> None:
+        with self._lock:
+            self._state.epochs.append(progress)
+
+    def _update(self, change) -> None:
+        with self._lock:
+            self._state = change(self._state)
+
+    def _run(self, data_path, models_directory) -> None:
+        try:
+            outcome = train_evaluate_save(
+                self._state.config,
+                listener=self,
+                stop_event=self._stop_event,
+                data_path=data_path,
+                models_directory=models_directory,
+                made_with="web app Train page",
+            )
+        except DataError as error:
+            self._finish(status="failed", message=str(error))
+        except Exception as error:  # a background thread must report, not vanish
+            self._finish(
+                status="failed", message=f"Training failed: {type(error).__name__}: {error}"
+            )
+        else:
+            if outcome.record is None:
+                self._finish(status="stopped")
+            else:
+                self._finish(
+                    status="finished",
+                    record=outcome.record,
+                    test_accuracy=outcome.evaluation.accuracy,
+                )
+
+    def _finish(self, **changes) -> None:
+        self._update(lambda state: replace(state, **changes))
+
+
+class TrainingBusyError(RuntimeError):
+    """Another training run is in progress on this server."""
+
+
+class TrainingRegistry:
+    """The server's training runs: at most one active at a time."""
+
+    def __init__(
+        self,
+        data_path: str | os.PathLike | None = None,
+        models_directory: str | os.PathLike | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._latest: TrainingJob | None = None
+        self._data_path = data_path
+        self._models_directory = models_directory
+
+    @property
+    def latest(self) -> TrainingJob | None:
+        """The run in progress, or else the last one to end (for its results)."""
+        return self._latest
+
+    def start(self, config: TrainConfig) -> TrainingJob:
+        with self._lock:
+            if self._latest is not None and self._latest.snapshot().active:
+                raise TrainingBusyError(
+                    "A training run is already in progress on this server; watch it below "
+                    "or wait for it to finish."
+                )
+            self._latest = TrainingJob(config, self._data_path, self._models_directory).start()
+            return self._latest

@@ -1,0 +1,43 @@
+"""Shared fixtures: the committed MNIST sample, the full MNIST when CI provides it,
+and a models folder of the test's own so no test touches ./trained_models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SAMPLE_NPZ = Path(__file__).parent / "data" / "mnist_sample.npz"
+
+
+@pytest.fixture
+def sample_npz() -> Path:
+    return SAMPLE_NPZ
+
+
+@pytest.fixture(scope="session")
+def sample_mnist():
+    """The sample's arrays, loaded once: ((x_train, y_train), (x_test, y_test))."""
+    from mnist_cnn.data import load_mnist
+
+    return load_mnist(SAMPLE_NPZ)
+
+
+@pytest.fixture
+def full_mnist_npz() -> Path:
+    """The full MNIST file named by $MNIST_NPZ; CI always sets it, so there it never skips."""
+    path = os.environ.get("MNIST_NPZ")
+    if not path or not Path(path).is_file():
+        if os.environ.get("CI"):
+            pytest.fail("CI must set MNIST_NPZ to the full MNIST file")
+        pytest.skip("set MNIST_NPZ to the full mnist.npz to run this test")
+    return Path(path)
+
+
+@pytest.fixture(autouse=True)
+def isolated_models_dir(tmp_path, monkeypatch) -> Path:
+    """Every test saves trained models into its own folder."""
+    folder = tmp_path / "trained_models"
+    monkeypatch.setenv("MNIST_CNN_MODELS_DIR", str(folder))
+    return folder

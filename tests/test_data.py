@@ -1,0 +1,126 @@
+import socket
+
+import numpy as np
+import pytest
+
+from mnist_cnn.data import DataError, load_mnist, prepare_images, read_npz
+
+
+def write_npz(path, **overrides):
+    arrays = {
+        "x_train": np.zeros((20, 28, 28), np.uint8),
+        "y_train": np.arange(20, dtype=np.uint8) % 10,
+        "x_test": np.zeros((10, 28, 28), np.uint8),
+        "y_test": np.arange(10, dtype=np.uint8),
+    }
+    arrays.update(overrides)
+    arrays = {key: value for key, value in arrays.items() if value is not None}
+    np.savez(path, **arrays)
+    return path
+
+
+def test_sample_loads_like_keras(sample_npz):
+    (x_train, y_train), (x_test, y_test) = load_mnist(sample_npz)
+    assert x_train.shape == (1200, 28, 28) and x_train.dtype == np.uint8
+    assert y_train.shape == (1200,) and y_train.dtype == np.uint8
+    assert x_test.shape == (300, 28, 28) and y_test.shape == (300,)
+    assert set(np.unique(y_train)) == set(range(10))
+
+
+def test_env_variable_names_the_file(sample_npz, monkeypatch):
+    monkeypatch.setenv("MNIST_NPZ", str(sample_npz))
+    (x_train, _), _ = load_mnist()
+    assert len(x_train) == 1200
+
+
+def test_argument_wins_over_env(sample_npz, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_NPZ", str(tmp_path / "missing.npz"))
+    (x_train, _), _ = load_mnist(sample_npz)
+    assert len(x_train) == 1200
+
+
+def test_full_mnist_matches_its_documented_checks(full_mnist_npz):
+    (x_train, y_train), (x_test, _) = load_mnist(full_mnist_npz)
+    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
+    counts = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(y_train).tolist() == counts
+    assert prepare_images(x_train).mean() == pytest.approx(0.1307, abs=1e-4)
+
+
+def test_prepare_images_scales_and_adds_channel():
+    images = np.full((3, 28, 28), 255, np.uint8)
+    prepared = prepare_images(images)
+    assert prepared.shape == (3, 28, 28, 1) and prepared.dtype == np.float32
+    assert prepared.max() == 1.0
+    assert prepare_images(prepared).shape == (3, 28, 28, 1)
+    with pytest.raises(ValueError, match=r"\(N, 28, 28\)"):
+        prepare_images(np.zeros((3, 32, 32)))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match=r"MNIST file not found.*MNIST_NPZ"):
+        load_mnist(tmp_path / "nope.npz")
+
+
+def test_not_an_npz(tmp_path):
+    path = tmp_path / "mnist.npz"
+    path.write_text("this is not a zip file")
+    with pytest.raises(DataError, match=r"not a readable \.npz"):
+        load_mnist(path)
+
+
+def test_truncated_npz(tmp_path, sample_npz):
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(sample_npz.read_bytes()[:5000])
+    with pytest.raises(DataError, match=r"not a readable \.npz"):
+        load_mnist(path)
+
+
+def test_missing_keys(tmp_path):
+    path = write_npz(tmp_path / "m.npz", y_test=None)
+    with pytest.raises(DataError, match="missing the arrays y_test"):
+        read_npz(path)
+
+
+def test_wrong_image_shape(tmp_path):
+    path = write_npz(tmp_path / "m.npz", x_train=np.zeros((20, 32, 32), np.uint8))
+    with pytest.raises(DataError, match=r"x_train has shape \(20, 32, 32\).*\(N, 28, 28\)"):
+        read_npz(path)
+
+
+def test_label_count_mismatch(tmp_path):
+    path = write_npz(tmp_path / "m.npz", y_train=np.zeros(5, np.uint8))
+    with pytest.raises(DataError, match="one label per image"):
+        read_npz(path)
+
+
+def test_wrong_dtype(tmp_path):
+    path = write_npz(tmp_path / "m.npz", x_test=np.zeros((10, 28, 28), np.float64))
+    with pytest.raises(DataError, match="x_test has dtype float64; expected uint8"):
+        read_npz(path)
+
+
+def test_labels_out_of_range(tmp_path):
+    path = write_npz(tmp_path / "m.npz", y_test=np.arange(10, dtype=np.int64) + 1)
+    with pytest.raises(DataError, match=r"labels from 1 to 10; expected digits 0\.\.9"):
+        read_npz(path)
+
+
+def test_object_arrays_are_never_unpickled(tmp_path):
+    path = write_npz(tmp_path / "m.npz", y_train=np.array([object()] * 20, dtype=object))
+    with pytest.raises(DataError, match="object \\(pickled\\) arrays"):
+        read_npz(path)
+
+
+def test_no_network_and_no_env_fails_fast_naming_the_variable(tmp_path, monkeypatch):
+    """The real Keras download path, with the network cut and an empty Keras cache."""
+    monkeypatch.delenv("MNIST_NPZ", raising=False)
+    monkeypatch.setattr("keras.src.backend.config._KERAS_DIR", str(tmp_path / "keras"))
+
+    def no_network(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    with pytest.raises(DataError, match=r"Could not download MNIST.*set MNIST_NPZ"):
+        load_mnist()

@@ -1,0 +1,70 @@
+import threading
+
+import pytest
+
+from mnist_cnn.jobs import TrainingBusyError, TrainingRegistry, train_evaluate_save
+from mnist_cnn.store import active_record, trained_records
+from mnist_cnn.training import TrainConfig
+
+
+def wait_for_batches(job, count=1):
+    """Block until the job has reported ``count`` batches (or ended)."""
+    reported = threading.Event()
+    original = job.on_batch
+
+    def on_batch(progress):
+        original(progress)
+        if len(job.snapshot().batches) >= count:
+            reported.set()
+
+    job.on_batch = on_batch
+    while not reported.wait(0.05) and job.snapshot().active:
+        pass
+
+
+def test_train_evaluate_save_makes_the_new_model_active(sample_npz):
+    outcome = train_evaluate_save(TrainConfig(epochs=1), data_path=sample_npz, made_with="test")
+    assert outcome.record is not None and active_record().folder == outcome.record.folder
+    metadata = outcome.record.metadata
+    assert metadata["made_with"] == "test" and metadata["config"]["epochs"] == 1
+    assert metadata["test_accuracy"] == outcome.evaluation.accuracy
+    assert len(metadata["history"]) == 1 and metadata["test_images"] == 300
+
+
+def test_a_finished_job_is_saved_and_reported(sample_npz):
+    registry = TrainingRegistry(data_path=sample_npz)
+    job = registry.start(TrainConfig(epochs=1))
+    job.join(timeout=300)
+    snapshot = job.snapshot()
+    assert snapshot.status == "finished" and not snapshot.active
+    assert snapshot.fraction_done == 1.0 and snapshot.seconds_left is None
+    assert snapshot.record.folder == active_record().folder
+    assert 0 < snapshot.test_accuracy <= 1 and len(snapshot.epochs) == 1
+    assert registry.latest is job
+
+
+def test_one_run_at_a_time_and_stop_keeps_the_previous_model(sample_npz):
+    registry = TrainingRegistry(data_path=sample_npz)
+    job = registry.start(TrainConfig(epochs=200))
+    wait_for_batches(job, 2)
+    with pytest.raises(TrainingBusyError, match="already in progress"):
+        registry.start(TrainConfig(epochs=1))
+    running = job.snapshot()
+    assert running.status == "running" and 0 < running.fraction_done < 1
+    assert running.samples_per_second > 0 and running.seconds_left > 0
+    job.stop()
+    assert job.snapshot().status in ("stopping", "stopped")
+    job.join(timeout=60)
+    assert job.snapshot().status == "stopped"
+    assert trained_records() == [] and active_record().bundled
+    # Once stopped, a new run may start.
+    registry.start(TrainConfig(epochs=1)).join(timeout=300)
+    assert registry.latest.snapshot().status == "finished"
+
+
+def test_missing_data_fails_with_the_loaders_message(tmp_path):
+    job = TrainingRegistry(data_path=tmp_path / "missing.npz").start(TrainConfig(epochs=1))
+    job.join(timeout=60)
+    snapshot = job.snapshot()
+    assert snapshot.status == "failed"
+    assert "MNIST file not found" in snapshot.message and "MNIST_NPZ" in snapshot.message
