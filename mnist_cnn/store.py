@@ -122,10 +122,14 @@ def _fsync(path: Path) -> None:
 
 def bundled_record() -> ModelRecord:
     """The model shipped with the package (made with ``train --models-dir mnist_cnn/bundled``)."""
-    shipped = trained_records(BUNDLED_DIR)
+    shipped = _bundled_records()
     if not shipped:
         raise ModelLoadError(f"The bundled model is missing from {BUNDLED_DIR}; reinstall.")
-    return replace(shipped[0], bundled=True)
+    return shipped[0]
+
+
+def _bundled_records() -> list[ModelRecord]:
+    return [replace(record, bundled=True) for record in trained_records(BUNDLED_DIR)[:1]]
 
 
 def trained_records(directory: str | os.PathLike | None = None) -> list[ModelRecord]:
@@ -182,7 +186,7 @@ def load_record(record: ModelRecord) -> keras.Model:
 
 def load_active(directory: str | os.PathLike | None = None) -> LoadedModel:
     """Load the active model, falling back (with warnings) past any that will not load."""
-    candidates = [*trained_records(directory), bundled_record()]
+    candidates = [*trained_records(directory), *_bundled_records()]
     problems: list[str] = []
     for record in candidates:
         try:

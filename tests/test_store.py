@@ -139,3 +139,11 @@ def test_bundled_model_loads_and_says_how_it_was_made():
     assert record.metadata["made_with"].startswith("python -m mnist_cnn train")
     assert record.metadata["test_accuracy"] >= 0.99
     assert record.metadata["test_images"] == 10_000
+
+
+def test_a_good_trained_model_loads_even_without_the_bundled_one(monkeypatch, tmp_path):
+    monkeypatch.setattr("mnist_cnn.store.BUNDLED_DIR", tmp_path / "no-bundle")
+    saved = save_model(build_model(), {"name": "mine"})
+    assert load_active().record.folder == saved.folder
+    with pytest.raises(ModelLoadError, match="bundled model is missing"):
+        bundled_record()

@@ -118,3 +118,20 @@ def test_default_recipe_reaches_98_5_percent_on_full_mnist(full_mnist_npz):
     assert len(result.history) == 5
     accuracy = evaluate(result.model, x_test, y_test).accuracy
     assert accuracy >= 0.985, f"test accuracy {accuracy:.4f}"
+
+
+def test_stop_pressed_before_the_first_batch_skips_training(sample_mnist):
+    (x_train, y_train), _ = sample_mnist
+    stop = threading.Event()
+    stop.set()
+    recorder = Recorder()
+    result = train(x_train, y_train, TrainConfig(epochs=5), recorder, stop_event=stop)
+    assert result.stopped and result.history == [] and recorder.batches == []
+
+
+def test_float_images_train_like_uint8_ones(sample_mnist):
+    (x_train, y_train), _ = sample_mnist
+    config = TrainConfig(epochs=1, validation_split=0.1)
+    from_uint8 = train(x_train, y_train, config).history[0]
+    from_float = train(x_train / np.float32(255), y_train, config).history[0]
+    assert from_float.loss == pytest.approx(from_uint8.loss, rel=1e-3)
