@@ -1,0 +1,97 @@
+"""Draw page: draw a digit (or upload a picture of one) and see what the model makes of it."""
+
+import keras
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from mnist_cnn.drawing import canvas_to_mnist
+from mnist_cnn.inference import predict
+from studio import widgets
+from studio.uploads import UploadError, read_upload
+
+CANVAS_SIZE = 280
+DEFAULT_BRUSH = 18
+
+
+def clear_canvas() -> None:
+    """A new key gives a new, empty canvas; the old one's state is dropped."""
+    st.session_state.canvas_round += 1
+
+
+@st.fragment
+def drawing_board(model: keras.Model) -> None:
+    """Canvas, upload and answer: a stroke reruns only this fragment, not the whole app.
+
+    The model comes in as an argument so that predictions and the sidebar card always agree;
+    a model trained meanwhile is picked up at the next full run (visiting the page again).
+    """
+    input_column, answer_column = st.columns([5, 6], gap="large")
+    with input_column:
+        draw_tab, upload_tab = st.tabs(["Draw", "Upload an image"], key="source", on_change="rerun")
+    with draw_tab:
+        canvas = st_canvas(
+            stroke_width=st.session_state.get("brush", DEFAULT_BRUSH),
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=CANVAS_SIZE,
+            width=CANVAS_SIZE,
+            return_image_data=True,
+            key=f"canvas-{st.session_state.canvas_round}",
+        )
+
+    # Tabs track which one is open, so the answer follows the input the visitor is looking at.
+    # The uploaded file is read from session state: its widget is drawn after the answer.
+    using_upload = bool(upload_tab.open)
+    upload = st.session_state.get("upload")
+    image: np.ndarray | None = None
+    upload_problem = None
+    if not using_upload:
+        image = canvas.image_data
+    elif upload is not None:
+        try:
+            image = read_upload(upload.getvalue())
+        except UploadError as error:
+            upload_problem = str(error)
+
+    stages = canvas_to_mnist(image, return_stages=True) if image is not None else None
+    with answer_column:
+        if stages is None:
+            st.info(
+                "Upload a picture of a digit to see the model's prediction."
+                if using_upload
+                else "Draw a digit on the canvas to see the model's prediction.",
+                icon=":material/draw:",
+            )
+        else:
+            widgets.prediction(predict(model, stages.centred[np.newaxis])[0])
+
+    # The controls come after the answer in the script (not on the page), so that a prediction
+    # reaches the browser first.
+    with draw_tab:
+        brush_column, clear_column = st.columns([3, 1], vertical_alignment="bottom")
+        brush_column.slider("Brush width", 8, 40, DEFAULT_BRUSH, key="brush")
+        clear_column.button("Clear", on_click=clear_canvas, icon=":material/delete:")
+    with upload_tab:
+        st.file_uploader(
+            "A PNG or JPEG of one digit (dark on light or light on dark)",
+            type=["png", "jpg", "jpeg"],
+            key="upload",
+        )
+        if upload_problem:
+            st.error(upload_problem, icon=":material/broken_image:")
+
+    if stages is not None:
+        st.subheader("What the model sees")
+        widgets.drawing_stages(stages)
+
+
+st.session_state.setdefault("canvas_round", 0)
+
+st.title("Draw a digit")
+st.caption(
+    "Draw one digit, 0 to 9, in white on the black square; the model answers when you let go "
+    "of the mouse. It learned from MNIST's 28x28 handwritten digits, so your drawing is turned "
+    "into one of those first (below)."
+)
+drawing_board(widgets.model_or_stop().model)

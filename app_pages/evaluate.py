@@ -1,0 +1,47 @@
+"""Evaluate page: how the active model does on the MNIST test set, and where it goes wrong."""
+
+import streamlit as st
+
+from mnist_cnn.data import DataError
+from studio import evaluation_view, resources, widgets
+
+st.title("Evaluate the model")
+st.caption(
+    "The active model on MNIST's test digits, which it never saw in training. "
+    "Click a square of the confusion matrix to see the digits behind it."
+)
+
+widgets.model_or_stop()
+try:
+    images, _ = resources.test_set()
+    evaluation = resources.current_evaluation()
+except DataError as error:
+    st.error(str(error), icon=":material/error:")
+    st.stop()
+
+evaluation_view.summary(evaluation)
+
+matrix_column, report_column = st.columns([6, 5], gap="large")
+with matrix_column:
+    st.subheader("Confusion matrix")
+    scale = st.segmented_control(
+        "Show", ["Counts", "Share of each row"], default="Counts", required=True
+    )
+    cell = evaluation_view.confusion_matrix(evaluation, normalise=scale != "Counts")
+with report_column:
+    st.subheader("Per digit")
+    evaluation_view.per_class_table(evaluation)
+    st.subheader("Most confused")
+    evaluation_view.most_confused(evaluation)
+
+if cell is None:
+    st.info(
+        "Click a square in the confusion matrix to see its test images.",
+        icon=":material/touch_app:",
+    )
+else:
+    evaluation_view.cell_images(evaluation, images, *cell)
+
+st.subheader("Test digits and the model's answers")
+mistakes_only = st.toggle("Only the mistakes", value=False)
+evaluation_view.gallery(evaluation, images, mistakes_only)

@@ -1,0 +1,25 @@
+"""MNIST CNN Studio: `streamlit run streamlit_app.py`.
+
+Draw opens first because it works without training, using the bundled model.
+
+The pages live in ``app_pages/``, not ``pages/``: while a ``pages/`` folder exists, Streamlit
+runs a deep link such as ``/train`` on a freshly started server as a legacy multipage app,
+straight from that folder, skipping this file (no sidebar card, no page config).
+"""
+
+import streamlit as st
+
+from studio import runtime, widgets
+
+runtime.adapt_streamlit_to_tensorflow()
+st.set_page_config(page_title="MNIST CNN Studio", page_icon="✏️", layout="wide")
+
+page = st.navigation(
+    [
+        st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+    ]
+)
+widgets.model_card()
+page.run()

@@ -1,0 +1,194 @@
+"""Plotly figures for the pages: pure functions of the data, so they are cheap to test.
+
+Colours follow the theme in ``.streamlit/config.toml``: indigo for the model's own figures,
+amber for validation, grey for everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from mnist_cnn.training import BatchProgress, EpochProgress
+
+PRIMARY = "#4F46E5"
+PRIMARY_LIGHT = "#C7C9F9"
+ACCENT = "#F59E0B"
+MUTED = "#CBD5E1"
+TEXT = "#1F2330"
+# Exponential smoothing weight of the newest batch report: noisy single reports hide the trend.
+SMOOTHING = 0.25
+_FONT = {"family": "Source Sans Pro, sans-serif", "color": TEXT}
+
+
+def probability_figure(probabilities: np.ndarray) -> go.Figure:
+    """The ten class probabilities as bars, the predicted digit highlighted."""
+    predicted = int(np.argmax(probabilities))
+    figure = go.Figure(
+        go.Bar(
+            x=[str(digit) for digit in range(10)],
+            y=probabilities,
+            marker_color=[PRIMARY if d == predicted else MUTED for d in range(10)],
+            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=260,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        yaxis={"range": [0, 1.08], "tickformat": ".0%", "fixedrange": True},
+        xaxis={"title": "digit", "type": "category", "fixedrange": True},
+        showlegend=False,
+        font=_FONT,
+    )
+    return figure
+
+
+def smooth(values: Sequence[float], weight: float = SMOOTHING) -> list[float]:
+    """Exponential moving average, as TensorBoard draws training curves."""
+    smoothed, average = [], None
+    for value in values:
+        average = value if average is None else weight * value + (1 - weight) * average
+        smoothed.append(average)
+    return smoothed
+
+
+def batch_figure(batches: Sequence[BatchProgress]) -> go.Figure:
+    """Training loss and accuracy per batch report, raw (faint) and smoothed, against epochs."""
+    position = [b.epoch - 1 + b.batch / b.batches_per_epoch for b in batches]
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    for column, values in ((1, [b.loss for b in batches]), (2, [b.accuracy for b in batches])):
+        figure.add_scatter(
+            x=position,
+            y=values,
+            mode="lines",
+            line={"color": PRIMARY_LIGHT, "width": 1},
+            name="per batch",
+            showlegend=column == 1,
+            hoverinfo="skip",
+            row=1,
+            col=column,
+        )
+        figure.add_scatter(
+            x=position,
+            y=smooth(values),
+            mode="lines",
+            line={"color": PRIMARY, "width": 2.5},
+            name="smoothed",
+            showlegend=column == 1,
+            row=1,
+            col=column,
+        )
+    figure.update_yaxes(tickformat=".0%", row=1, col=2)
+    return _training_layout(figure, "epoch")
+
+
+def epoch_figure(epochs: Sequence[EpochProgress]) -> go.Figure:
+    """Train against validation loss and accuracy at the end of each epoch."""
+    numbers = [e.epoch for e in epochs]
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    series = (
+        ("train", PRIMARY, [e.loss for e in epochs], [e.accuracy for e in epochs]),
+        ("validation", ACCENT, [e.val_loss for e in epochs], [e.val_accuracy for e in epochs]),
+    )
+    for name, colour, losses, accuracies in series:
+        if all(value is None for value in losses):
+            continue  # trained without a validation split
+        for column, values in ((1, losses), (2, accuracies)):
+            figure.add_scatter(
+                x=numbers,
+                y=values,
+                mode="lines+markers",
+                name=name,
+                line={"color": colour},
+                showlegend=column == 1,
+                row=1,
+                col=column,
+            )
+    figure.update_xaxes(dtick=1)
+    figure.update_yaxes(tickformat=".1%", row=1, col=2)
+    return _training_layout(figure, "epoch")
+
+
+def _training_layout(figure: go.Figure, x_title: str) -> go.Figure:
+    figure.update_xaxes(title_text=x_title)
+    figure.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.25},
+        font=_FONT,
+        uirevision="keep",  # keep the user's zoom while live updates arrive
+    )
+    return figure
+
+
+def confusion_figure(confusion: np.ndarray, normalise: bool = False) -> go.Figure:
+    """The confusion matrix as square markers, which (unlike a heatmap) report clicks.
+
+    Colour follows the square root of the share of the row, so the few mistakes off the
+    diagonal stand out against the thousands of correct answers on it.
+    """
+    row_totals = confusion.sum(axis=1, keepdims=True)
+    shares = confusion / np.maximum(row_totals, 1)
+    true_digits, predicted_digits = np.indices(confusion.shape)
+    shown = shares if normalise else confusion
+    labels = [_cell_label(value, normalise) for value in shown.ravel()]
+    intensity = np.sqrt(shares.ravel())
+    figure = go.Figure(
+        go.Scatter(
+            x=predicted_digits.ravel(),
+            y=true_digits.ravel(),
+            mode="markers+text",
+            marker={
+                "symbol": "square",
+                "size": 40,
+                "color": intensity,
+                "colorscale": [[0, "#F3F4F8"], [0.15, PRIMARY_LIGHT], [1, PRIMARY]],
+                "cmin": 0,
+                "cmax": 1,
+                "line": {"width": 0},
+            },
+            text=labels,
+            textfont={"color": ["white" if i > 0.55 else TEXT for i in intensity], "size": 12},
+            # A selected cell stays vivid; the others fade, but their numbers stay legible.
+            unselected={"marker": {"opacity": 0.35}, "textfont": {"color": TEXT}},
+            customdata=np.stack([confusion.ravel(), shares.ravel()], axis=1),
+            hovertemplate=(
+                "true %{y}, predicted %{x}<br>%{customdata[0]} images "
+                "(%{customdata[1]:.1%} of the %{y}s)<extra></extra>"
+            ),
+        )
+    )
+    axis = {"tickmode": "array", "tickvals": list(range(10)), "fixedrange": True, "showgrid": False}
+    figure.update_layout(
+        height=520,
+        width=520,
+        margin={"l": 60, "r": 10, "t": 20, "b": 60},
+        xaxis={**axis, "title": "predicted digit", "range": [-0.6, 9.6], "constrain": "domain"},
+        yaxis={
+            **axis,
+            "title": "true digit",
+            "range": [9.6, -0.6],
+            "scaleanchor": "x",
+            "constrain": "domain",
+        },
+        plot_bgcolor="white",
+        font=_FONT,
+        dragmode=False,
+        clickmode="event+select",
+    )
+    return figure
+
+
+def _cell_label(value: float, normalise: bool) -> str:
+    """Empty cells stay blank so the mistakes that do happen stand out."""
+    if value == 0:
+        return ""
+    if not normalise:
+        return str(int(value))
+    return f"{value:.0%}" if value >= 0.005 else "<1%"

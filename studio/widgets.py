@@ -1,0 +1,169 @@
+"""Streamlit pieces shared by the pages: the model card, charts, digit images, the prediction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from mnist_cnn.drawing import DrawingStages
+from mnist_cnn.store import LoadedModel, ModelLoadError, ModelRecord
+from studio import charts, resources
+
+# Below this probability for the top digit the page says the model is unsure.
+UNSURE_BELOW = 0.6
+# Digits in galleries are shown this wide; drawing stages a little wider.
+DIGIT_WIDTH = 84
+STAGE_WIDTH = 120
+STAGE_CAPTIONS = {
+    "ink": "1. Your ink",
+    "cropped": "2. Cropped to the digit",
+    "scaled": "3. Scaled to 20 px, MNIST's stroke width",
+    "centred": "4. Centred in 28x28: the model's input",
+}
+
+
+# --- The active model ------------------------------------------------------------------------
+
+
+def model_or_stop() -> LoadedModel:
+    """The active model, or an explanation and the end of this run when none will load."""
+    try:
+        return resources.current_model()
+    except ModelLoadError as error:
+        st.error(f"No model could be loaded. Train one on the Train page. ({error})")
+        st.stop()
+
+
+def model_card() -> None:
+    """The sidebar card for the active model, shown on every page."""
+    with st.sidebar:
+        st.subheader("Active model")
+        try:
+            loaded = resources.current_model()
+        except ModelLoadError:
+            st.warning("No model yet: train one on the Train page.")
+            return
+        metadata = loaded.record.metadata
+        accuracy = metadata.get("test_accuracy")
+        st.metric(
+            "Test accuracy",
+            f"{accuracy:.2%}" if isinstance(accuracy, float) else "unknown",
+            help=f"On {count(metadata.get('test_images'), 'MNIST test image')}.",
+        )
+        st.caption(describe_origin(loaded.record))
+        st.caption(describe_config(metadata.get("config") or {}))
+        for problem in loaded.warnings:
+            st.warning(problem)
+
+
+def describe_origin(record: ModelRecord) -> str:
+    """Where a model came from, in words: bundled with the app or trained here, and when."""
+    created = record.metadata.get("created_at")
+    when = ""
+    if created:
+        try:
+            when = datetime.fromisoformat(created).strftime(" on %d %b %Y at %H:%M UTC")
+        except ValueError:
+            when = f" at {created}"
+    if record.bundled:
+        return f"Bundled with the app, trained{when}" if when else "Bundled with the app"
+    return f"Trained here{when}"
+
+
+def describe_config(config: dict[str, Any]) -> str:
+    """A training recipe in one line: '5 epochs · batch 32 · learning rate 0.001 · ...'."""
+    if not config:
+        return "Training settings not recorded."
+    rate = config.get("learning_rate")
+    split = config.get("validation_split")
+    return " · ".join(
+        [
+            count(config.get("epochs"), "epoch"),
+            f"batch {config.get('batch_size', '?')}",
+            f"learning rate {rate:g}" if isinstance(rate, int | float) else "learning rate ?",
+            f"{split:.0%} validation" if isinstance(split, int | float) else "validation ?",
+            f"seed {config.get('seed', '?')}",
+            "augmented" if config.get("augment") else "no augmentation",
+        ]
+    )
+
+
+def count(number: object, noun: str) -> str:
+    """'1 epoch', '10,000 test images'; '? epochs' when the number was not recorded."""
+    if not isinstance(number, int):
+        return f"? {noun}s"
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
+
+
+# --- Charts and images -----------------------------------------------------------------------
+
+
+def plotly(figure: go.Figure, **kwargs: Any) -> Any:
+    """Show a figure without Plotly's toolbar, which only clutters these small charts."""
+    kwargs.setdefault("width", "stretch")
+    return st.plotly_chart(figure, config={"displayModeBar": False}, **kwargs)
+
+
+def enlarge(image: np.ndarray, width: int) -> np.ndarray:
+    """A grey image as uint8, padded to a square and enlarged by repeating pixels.
+
+    Browsers blur small images they scale up; whole-pixel enlargement keeps 28x28 digits crisp,
+    and the square keeps cropped stages from being stretched.
+    """
+    pixels = np.asarray(image)
+    if pixels.dtype != np.uint8:
+        pixels = (np.clip(pixels, 0.0, 1.0) * 255).round().astype(np.uint8)
+    height, breadth = pixels.shape
+    side = max(height, breadth)
+    if height != breadth:
+        square = np.zeros((side, side), dtype=np.uint8)
+        top, left = (side - height) // 2, (side - breadth) // 2
+        square[top : top + height, left : left + breadth] = pixels
+        pixels = square
+    scale = max(1, -(-width // side))
+    return np.kron(pixels, np.ones((scale, scale), dtype=np.uint8))
+
+
+def digit_grid(images: Sequence[np.ndarray], captions: Sequence[str]) -> None:
+    """Digits side by side, wrapping onto new rows, each with its caption underneath."""
+    with st.container(horizontal=True, gap="small"):
+        for image, caption in zip(images, captions, strict=True):
+            st.image(enlarge(image, DIGIT_WIDTH), caption=caption, width=DIGIT_WIDTH)
+
+
+# --- The prediction --------------------------------------------------------------------------
+
+
+def prediction(probabilities: np.ndarray) -> None:
+    """The predicted digit as the "Prediction" metric, a note when unsure, all ten as bars."""
+    ranked = np.argsort(probabilities)[::-1]
+    digit, runner_up = int(ranked[0]), int(ranked[1])
+    confidence = float(probabilities[digit])
+    st.metric(
+        "Prediction",
+        str(digit),
+        delta=f"{confidence:.0%} confident",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    if confidence < UNSURE_BELOW:
+        st.warning(
+            f"The model is unsure: {digit} at {confidence:.0%}, {runner_up} at "
+            f"{probabilities[runner_up]:.0%}. Try a larger, centred digit.",
+            icon=":material/help:",
+        )
+    plotly(charts.probability_figure(probabilities))
+
+
+def drawing_stages(stages: DrawingStages) -> None:
+    """The steps from canvas to model input, left to right."""
+    with st.container(horizontal=True, gap="medium"):
+        for name, caption in STAGE_CAPTIONS.items():
+            st.image(
+                enlarge(getattr(stages, name), STAGE_WIDTH), caption=caption, width=STAGE_WIDTH
+            )

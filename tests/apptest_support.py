@@ -1,0 +1,92 @@
+"""What the AppTest files (test_app.py, test_page_*.py) share: a clean app per test, helpers.
+
+Test modules import ``app_environment``, an autouse fixture: it makes the committed MNIST sample
+stand in for MNIST (training runs take seconds) and empties Streamlit's caches, which are
+process-wide, so one test's model or training run never leaks into the next. Each test also
+gets its own models folder from tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from mnist_cnn.jobs import TrainingJob
+from studio import resources
+
+APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+DRAW, TRAIN, EVALUATE = "app_pages/draw.py", "app_pages/train.py", "app_pages/evaluate.py"
+# A run on the sample ends in seconds; this bounds a hung run without timing a healthy one.
+MAX_POLLS = 600
+POLL_SECONDS = 0.5
+
+
+@pytest.fixture(autouse=True)
+def app_environment(monkeypatch, sample_npz: Path, isolated_models_dir: Path) -> Iterator[None]:
+    """The sample as MNIST, a fresh models folder, empty caches; stop any run left behind."""
+    monkeypatch.setenv("MNIST_NPZ", str(sample_npz))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    job = resources.training_registry().latest
+    if job is not None:
+        job.stop()
+        job.join(timeout=60)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def open_page(page: str) -> AppTest:
+    """Run the app as a visitor would arrive: through the entry point, then to ``page``."""
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    if page != DRAW:
+        app.switch_page(page).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def wait_until_ended(job: TrainingJob) -> None:
+    """Poll the job as the page's fragment does, a bounded number of times."""
+    for _ in range(MAX_POLLS):
+        if not job.snapshot().active:
+            return
+        job.join(timeout=POLL_SECONDS)
+    pytest.fail(f"training still {job.snapshot().status} after {MAX_POLLS} polls")
+
+
+def wait_for_batches(job: TrainingJob) -> None:
+    for _ in range(MAX_POLLS):
+        snapshot = job.snapshot()
+        if snapshot.batches or not snapshot.active:
+            return
+        job.join(timeout=POLL_SECONDS)
+    pytest.fail("training reported no batch")
+
+
+def sidebar_text(app: AppTest) -> str:
+    return " ".join(caption.value for caption in app.sidebar.caption)
+
+
+def start_training(app: AppTest, epochs: int) -> TrainingJob:
+    epochs_input = next(w for w in app.number_input if w.label == "Epochs")
+    epochs_input.set_value(epochs)
+    next(b for b in app.button if b.label == "Start training").click()
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    job = resources.training_registry().latest
+    assert job is not None, "pressing Start started no run"
+    return job
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,229 @@
+"""End to end: the app in headless Chromium against a real `streamlit run` server.
+
+A visitor's view of every page: drawing digits with the mouse, uploading pictures, clicking
+into the confusion matrix, and a live training run that survives a trip to another page.
+The screenshots in docs/ (shown in the README) are taken here, so they always show the app as
+it is. The server trains on the committed MNIST sample and uses the bundled model throughout:
+no test here lets a training run finish, so every test sees the same active model.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import FilePayload, Locator, Page, expect
+from streamlit_server import REPO, Server, start_server, stop_server
+
+from mnist_cnn.sketches import render_sketch, sketch_strokes
+
+pytestmark = pytest.mark.browser
+
+DOCS = REPO / "docs"
+CANVAS_SIZE = 280  # as app_pages/draw.py draws it
+SCREENSHOT_VIEWPORT = {"width": 1400, "height": 1500}
+
+
+def open_app(page: Page, server: Server, path: str = "") -> None:
+    """Load a page and wait until the app has run (the sidebar's model card is drawn)."""
+    page.goto(f"{server.url}/{path}")
+    expect(page.get_by_role("heading", name="Active model")).to_be_visible()
+
+
+def draw_digit(page: Page, digit: int) -> None:
+    """Draw ``digit`` with mouse strokes, scaled onto the canvas as it sits on the screen."""
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_have_count(1)
+    # Until the pointer is over the canvas, its (invisible) toolbar covers the top right corner
+    # and swallows a stroke that starts there; hovering slides it up and out of the way.
+    canvas.hover()
+    expect(page.locator(".dc-toolbar")).to_have_css("opacity", "1")
+    box = canvas.bounding_box()
+    scale_x, scale_y = box["width"] / CANVAS_SIZE, box["height"] / CANVAS_SIZE
+    for stroke in sketch_strokes(digit, size=CANVAS_SIZE):
+        points = [(box["x"] + x * scale_x, box["y"] + y * scale_y) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=4)
+        page.mouse.up()
+
+
+def prediction(page: Page) -> Locator:
+    """The value of the "Prediction" metric."""
+    metric = page.get_by_test_id("stMetric").filter(has_text="Prediction")
+    return metric.get_by_test_id("stMetricValue")
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save a README screenshot: a taller window, so a page's main content fits in one image."""
+    page.set_viewport_size(SCREENSHOT_VIEWPORT)
+    page.mouse.move(0, 0)  # no hover tooltips in the picture
+    page.wait_for_timeout(500)  # let Plotly redraw at the new size before the picture
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=DOCS / name)
+
+
+def upload(name: str, content: bytes) -> FilePayload:
+    return {"name": name, "mimeType": "image/png", "buffer": content}
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# --- Navigation ------------------------------------------------------------------------------
+
+
+def test_sidebar_visits_all_three_pages(page: Page, server: Server) -> None:
+    open_app(page, server)
+    expect(page.get_by_role("heading", name="Draw a digit")).to_be_visible()
+    sidebar = page.get_by_test_id("stSidebar")
+    for link, title in (("Train", "Train a model"), ("Evaluate", "Evaluate the model")):
+        sidebar.get_by_role("link", name=link).click()
+        expect(page.get_by_role("heading", name=title)).to_be_visible()
+        expect(sidebar.get_by_text("Bundled with the app")).to_be_visible()
+    sidebar.get_by_role("link", name="Draw").click()
+    expect(page.locator("canvas.upper-canvas")).to_be_visible()
+
+
+def test_deep_link_on_a_fresh_server_goes_through_the_entry_point(
+    page: Page, tmp_path: Path
+) -> None:
+    """The first request a server ever gets may be a bookmarked page, not the home page.
+
+    With a ``pages/`` folder beside streamlit_app.py, Streamlit would run that page's file on
+    its own (no model card, no navigation): the pages live in ``app_pages/`` for this reason.
+    """
+    fresh = start_server(tmp_path / "trained_models", tmp_path / "streamlit.log")
+    try:
+        open_app(page, fresh, "evaluate")
+        expect(page.get_by_role("heading", name="Evaluate the model")).to_be_visible()
+        expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Train")).to_be_visible()
+    finally:
+        stop_server(fresh)
+
+
+# --- Draw page -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("digit", [1, 0, 7])
+def test_drawn_digit_is_recognised(page: Page, server: Server, digit: int) -> None:
+    open_app(page, server)
+    expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible()
+    draw_digit(page, digit)
+    expect(prediction(page)).to_have_text(str(digit))
+    expect(page.get_by_role("heading", name="What the model sees")).to_be_visible()
+
+
+def test_clear_empties_the_canvas_and_the_prediction(page: Page, server: Server) -> None:
+    open_app(page, server)
+    draw_digit(page, 7)
+    expect(prediction(page)).to_have_text("7")
+    screenshot(page, "draw.png")
+    page.get_by_role("button", name="Clear").click()
+    expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible()
+    expect(prediction(page)).to_have_count(0)
+    draw_digit(page, 1)  # the new canvas draws and predicts like the first
+    expect(prediction(page)).to_have_text("1")
+
+
+def test_uploaded_pictures_are_read_or_refused_clearly(page: Page, server: Server) -> None:
+    open_app(page, server)
+    page.get_by_role("tab", name="Upload an image").click()
+    expect(page.get_by_text("Upload a picture of a digit")).to_be_visible()
+    picker = page.get_by_test_id("stFileUploaderDropzoneInput")
+
+    dark_on_paper = render_sketch(7, ink=(20, 20, 20, 255), background=(250, 250, 245, 255))
+    picker.set_input_files(files=[upload("seven.png", png(dark_on_paper))])
+    expect(prediction(page)).to_have_text("7")
+
+    picker.set_input_files(files=[upload("broken.png", b"not a picture")])
+    expect(page.get_by_text("not an image that can be read")).to_be_visible()
+    expect(prediction(page)).to_have_count(0)
+
+    huge = b"\x89PNG\r\n\x1a\n" + bytes(3 * 1024 * 1024)  # over server.maxUploadSize (2 MB)
+    picker.set_input_files(files=[upload("huge.png", huge)])
+    expect(page.get_by_text("File must be 2.0MB or smaller.")).to_be_visible()
+
+
+# --- Evaluate page ---------------------------------------------------------------------------
+
+
+def click_cell(page: Page, true: int, predicted: int) -> None:
+    """Click one square of the confusion matrix (point index = 10 * row + column)."""
+    square = page.locator(".stPlotlyChart .scatterlayer path.point").nth(10 * true + predicted)
+    square.scroll_into_view_if_needed()
+    box = square.bounding_box()
+    # Plotly's drag layer, not the marker, takes the click: click its position.
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_confusion_matrix_cell_shows_its_test_images(page: Page, server: Server) -> None:
+    open_app(page, server, "evaluate")
+    squares = page.locator(".stPlotlyChart .scatterlayer path.point")
+    expect(squares).to_have_count(100)
+    expect(page.get_by_text("Click a square in the confusion matrix")).to_be_visible()
+
+    page.get_by_test_id("stButtonGroup").get_by_text("Share of each row").click()
+    labels = page.locator(".stPlotlyChart .scatterlayer .textpoint")
+    expect(labels.filter(has_text="%").first).to_be_visible()
+    page.get_by_test_id("stButtonGroup").get_by_text("Counts").click()
+    expect(labels.filter(has_text="%")).to_have_count(0)
+
+    click_cell(page, 7, 7)
+    heading = page.get_by_text("test images of 7 correctly recognised")
+    expect(heading).to_be_visible()
+    cell_images = page.get_by_test_id("stImage").filter(has_text="#")
+    expect(cell_images.first).to_be_visible()
+    page.get_by_role("heading", name="Evaluate the model").scroll_into_view_if_needed()
+    screenshot(page, "evaluate.png")
+
+
+# --- Train page ------------------------------------------------------------------------------
+
+
+def batch_reports_drawn(page: Page) -> int:
+    """Points in the live per-batch chart's first trace (0 before it appears)."""
+    return page.evaluate(
+        "() => { const plot = document.querySelector('.stPlotlyChart .js-plotly-plot');"
+        " return plot && plot.data ? plot.data[0].x.length : 0; }"
+    )
+
+
+def test_training_runs_live_across_pages_and_stops(page: Page, server: Server) -> None:
+    open_app(page, server, "train")
+    # Enough work that the run is still going after a trip to another page on a fast machine.
+    page.get_by_label("Epochs").fill("100")
+    page.get_by_role("button", name="Start training").click()
+
+    progress = page.get_by_test_id("stProgress")
+    expect(progress).to_contain_text("Epoch")
+    page.wait_for_function(
+        "() => { const plot = document.querySelector('.stPlotlyChart .js-plotly-plot');"
+        " return plot && plot.data && plot.data[0].x.length > 0; }"
+    )
+    seen = batch_reports_drawn(page)
+    page.wait_for_function(
+        "seen => document.querySelector('.stPlotlyChart .js-plotly-plot').data[0].x.length > seen",
+        arg=seen,
+    )
+
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Draw").click()
+    expect(page.locator("canvas.upper-canvas")).to_be_visible()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Train").click()
+    expect(progress).to_contain_text("Epoch")
+    expect(page.get_by_role("button", name="Start training")).to_be_disabled()
+    expect(page.get_by_text("Train and validation, per epoch")).to_be_visible()
+    screenshot(page, "train.png")
+
+    page.get_by_role("button", name="Stop training").click()
+    expect(page.get_by_text("Training stopped")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Nothing was saved")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Bundled with the app")).to_be_visible()
+    expect(page.get_by_role("button", name="Start training")).to_be_enabled()

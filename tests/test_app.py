@@ -1,0 +1,82 @@
+"""The app as a whole under Streamlit's AppTest: navigation, the model card, shared pieces."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+
+import numpy as np
+import pytest
+from apptest_support import (
+    APP,
+    DRAW,
+    EVALUATE,
+    TRAIN,
+    app_environment,  # noqa: F401 (autouse: a clean app per test)
+    open_page,
+    sidebar_text,
+)
+from streamlit.runtime.scriptrunner import script_runner
+from streamlit.testing.v1 import AppTest
+
+from mnist_cnn.training import TrainConfig
+from studio import charts, runtime, widgets
+
+
+@pytest.mark.parametrize("page", [DRAW, TRAIN, EVALUATE])
+def test_every_page_renders_with_the_model_card(page: str) -> None:
+    app = open_page(page)
+    assert app.sidebar.subheader[0].value == "Active model"
+    assert "Bundled with the app" in sidebar_text(app)
+    assert any(m.label == "Test accuracy" for m in app.sidebar.metric)
+    assert not app.error
+
+
+def test_streamlit_is_adapted_to_tensorflow() -> None:
+    """Streamlit's clear_session() after each run hangs a training thread mid-build, and its
+    full garbage collection after each run costs ~200 ms unless start-up objects are frozen."""
+    open_page(DRAW)
+    assert script_runner._clean_problem_modules is runtime._keep_keras_state
+    assert gc.get_freeze_count() > 0
+
+
+def test_draw_is_the_page_that_opens_first() -> None:
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert app.title[0].value == "Draw a digit"
+
+
+# --- Shared pieces --------------------------------------------------------------------------
+
+
+def test_confusion_matrix_is_one_clickable_square_per_cell() -> None:
+    confusion = np.diag(np.full(10, 50))
+    confusion[9, 4] = 3
+    trace = charts.confusion_figure(confusion).data[0]
+    assert trace.type == "scatter" and trace.marker.symbol == "square"
+    assert len(trace.x) == 100
+    cell = 10 * 9 + 4  # row-major: true digit 9, predicted 4
+    assert (trace.y[cell], trace.x[cell], trace.text[cell]) == (9, 4, "3")
+    assert trace.text[1] == ""  # empty cells stay blank
+    shares = charts.confusion_figure(confusion, normalise=True).data[0].text
+    assert shares[cell] == "6%" and shares[0] == "100%"
+
+
+def test_smoothing_follows_the_trend_without_overshooting() -> None:
+    assert charts.smooth([]) == []
+    smoothed = charts.smooth([1.0, 0.0, 0.0, 0.0])
+    assert smoothed[0] == 1.0 and all(a > b for a, b in itertools.pairwise(smoothed))
+    assert min(smoothed) > 0.0
+
+
+def test_model_card_words() -> None:
+    config = TrainConfig(epochs=1).to_dict()
+    assert widgets.describe_config(config).startswith("1 epoch · batch 32 · learning rate 0.001")
+    assert widgets.describe_config({}) == "Training settings not recorded."
+    assert widgets.count(10000, "test image") == "10,000 test images"
+
+
+def test_enlarged_digits_stay_square_and_crisp() -> None:
+    wide = np.ones((10, 20), dtype=np.float32)
+    big = widgets.enlarge(wide, width=120)
+    assert big.shape == (120, 120) and big.dtype == np.uint8
+    assert set(np.unique(big)) == {0, 255}

@@ -1,0 +1,104 @@
+"""The Draw page under Streamlit's AppTest (the browser tests draw with a real mouse)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from apptest_support import (
+    DRAW,
+    app_environment,  # noqa: F401 (autouse: a clean app per test)
+    open_page,
+    png_bytes,
+)
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from mnist_cnn.sketches import render_sketch
+from studio.uploads import MAX_PIXELS, UploadError, read_upload
+
+
+def test_blank_canvas_prompts_to_draw_and_predicts_nothing() -> None:
+    app = open_page(DRAW)
+    assert any("Draw a digit on the canvas" in info.value for info in app.info)
+    assert not [m for m in app.metric if m.label == "Prediction"]
+    assert next(s for s in app.slider if s.label == "Brush width").value == 18
+    assert any(b.label == "Clear" for b in app.button)
+
+
+def test_clear_button_gives_a_new_canvas() -> None:
+    app = open_page(DRAW)
+    before = app.session_state["canvas_round"]
+    next(b for b in app.button if b.label == "Clear").click()
+    app.run()
+    assert app.session_state["canvas_round"] == before + 1
+    assert any("Draw a digit on the canvas" in info.value for info in app.info)
+
+
+def upload(app: AppTest, name: str, content: bytes, mime: str) -> AppTest:
+    app.session_state["source"] = "Upload an image"  # the tabs' key: open the upload tab
+    app.file_uploader[0].set_value((name, content, mime))
+    return app.run()
+
+
+def test_uploaded_digit_is_predicted_with_its_stages() -> None:
+    app = upload(open_page(DRAW), "seven.png", png_bytes(render_sketch(7)), "image/png")
+    assert not app.exception
+    prediction = next(m for m in app.metric if m.label == "Prediction")
+    assert prediction.value == "7"
+    assert "confident" in prediction.delta
+    assert any(s.value == "What the model sees" for s in app.subheader)
+
+
+def test_open_upload_tab_without_a_file_prompts_to_upload() -> None:
+    app = open_page(DRAW)
+    app.session_state["source"] = "Upload an image"
+    app.run()
+    assert any("Upload a picture of a digit" in info.value for info in app.info)
+
+
+def test_bad_upload_gets_a_clear_message_not_a_traceback() -> None:
+    app = upload(open_page(DRAW), "digit.png", b"this is not a PNG", "image/png")
+    assert not app.exception
+    assert any("not an image that can be read" in error.value for error in app.error)
+    assert not [m for m in app.metric if m.label == "Prediction"]
+
+
+def test_upload_reader_refuses_decompression_bombs() -> None:
+    side = int(MAX_PIXELS**0.5) + 1  # a tiny file that would decode to > 64 megapixels
+    bomb = io.BytesIO()
+    Image.new("1", (side, side)).save(bomb, format="PNG")
+    with pytest.raises(UploadError, match="too large"):
+        read_upload(bomb.getvalue())
+
+
+def test_upload_reader_refuses_other_formats() -> None:
+    gif = io.BytesIO()
+    Image.new("L", (28, 28)).save(gif, format="GIF")
+    with pytest.raises(UploadError, match="PNG or JPEG"):
+        read_upload(gif.getvalue())
+
+
+def test_upload_reader_shrinks_large_photos() -> None:
+    pixels = read_upload(png_bytes(np.full((2000, 1000, 3), 255, dtype=np.uint8)))
+    assert pixels.shape == (560, 280, 4)
+
+
+def show_prediction_of(probabilities: list[float]) -> AppTest:
+    def page(probabilities: list[float]) -> None:
+        import numpy as np
+
+        from studio import widgets
+
+        widgets.prediction(np.array(probabilities))
+
+    return AppTest.from_function(page, args=(probabilities,)).run()
+
+
+def test_low_confidence_says_the_model_is_unsure() -> None:
+    unsure = show_prediction_of([0.05, 0.40, 0.05, 0.05, 0.05, 0.05, 0.05, 0.20, 0.05, 0.05])
+    assert unsure.metric[0].label == "Prediction" and unsure.metric[0].value == "1"
+    assert "unsure: 1 at 40%, 7 at 20%" in unsure.warning[0].value
+    confident = show_prediction_of([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.97, 0.03, 0.0])
+    assert confident.metric[0].value == "7" and not confident.warning

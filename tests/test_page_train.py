@@ -1,0 +1,124 @@
+"""The Train page under Streamlit's AppTest: controls, live runs, Stop, failures."""
+
+from __future__ import annotations
+
+from apptest_support import (
+    DRAW,
+    EVALUATE,
+    TRAIN,
+    app_environment,  # noqa: F401 (autouse: a clean app per test)
+    open_page,
+    sidebar_text,
+    start_training,
+    wait_for_batches,
+    wait_until_ended,
+)
+
+from mnist_cnn.training import TrainConfig
+from studio import resources
+
+
+def test_train_controls_have_the_project_defaults() -> None:
+    app = open_page(TRAIN)
+    values = {w.label: w.value for w in [*app.number_input, *app.slider, *app.select_slider]}
+    # The seed notebook's recipe, which TrainConfig's defaults also follow.
+    assert values == {
+        "Epochs": 5,
+        "Batch size": 32,
+        "Learning rate": 0.001,
+        "Validation split": 10,
+        "Random seed": 42,
+    }
+    defaults = TrainConfig()
+    assert (defaults.epochs, defaults.batch_size, defaults.seed) == (5, 32, 42)
+    assert next(t for t in app.toggle if t.label == "Augmentation").value is False
+    assert any("No training run on this server yet" in info.value for info in app.info)
+
+
+def test_finished_run_becomes_the_active_model_everywhere() -> None:
+    app = open_page(TRAIN)
+    job = start_training(app, epochs=1)
+    wait_until_ended(job)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+
+    assert job.snapshot().status == "finished", job.snapshot().message
+    assert any("Training finished" in s.value for s in app.success)
+    assert {m.label for m in app.metric} >= {"Test accuracy", "Validation accuracy"}
+    assert app.download_button[0].label == "Download the model (.keras)"
+    assert "Trained here" in sidebar_text(app)
+    assert "1 epoch ·" in sidebar_text(app)
+
+    app.switch_page(DRAW).run()
+    assert "Trained here" in sidebar_text(app)
+    app.switch_page(EVALUATE).run()
+    assert "Trained here" in sidebar_text(app)
+
+
+def test_stop_ends_the_run_and_keeps_the_previous_model() -> None:
+    app = open_page(TRAIN)
+    job = start_training(app, epochs=50)
+    wait_for_batches(job)
+    app.run()  # the page now shows the live run: progress and a Stop button
+    assert app.progress, "no progress bar while training"
+    next(b for b in app.button if b.label == "Stop training").click()
+    app.run()
+    wait_until_ended(job)
+    app.run()
+
+    assert job.snapshot().status == "stopped"
+    notice = next(i.value for i in app.info if "Training stopped" in i.value)
+    assert "Nothing was saved" in notice
+    assert "Bundled with the app" in sidebar_text(app)
+
+
+def test_second_visitor_sees_the_run_in_progress_and_cannot_start_another() -> None:
+    first = open_page(TRAIN)
+    job = start_training(first, epochs=50)
+    second = open_page(TRAIN)
+    assert second.progress, "the second visitor does not see the run"
+    assert any("A training run is in progress" in i.value for i in second.info)
+    start = next(b for b in second.button if b.label == "Start training")
+    assert start.disabled
+    assert resources.training_registry().latest is job
+    job.stop()
+    wait_until_ended(job)
+
+
+def test_start_on_a_stale_page_shows_the_run_in_progress_instead() -> None:
+    idle = open_page(TRAIN)  # opened before anyone started: its Start button is enabled
+    job = start_training(open_page(TRAIN), epochs=50)
+    next(b for b in idle.button if b.label == "Start training").click()
+    idle.run()
+    assert any("A training run is in progress" in i.value for i in idle.info)
+    assert idle.progress, "the stale page does not switch to the run in progress"
+    assert resources.training_registry().latest is job
+    job.stop()
+    wait_until_ended(job)
+
+
+def test_missing_mnist_file_fails_the_run_with_a_clear_message(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("MNIST_NPZ", str(tmp_path / "missing.npz"))
+    app = open_page(TRAIN)
+    wait_until_ended(start_training(app, epochs=1))
+    app.run()
+    assert not app.exception
+    message = app.error[0].value
+    assert "MNIST file not found" in message and "MNIST_NPZ" in message
+    assert "Traceback" not in message
+
+
+def test_no_network_and_no_mnist_file_fails_with_a_clear_message(monkeypatch) -> None:
+    import keras
+
+    def no_network():
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.delenv("MNIST_NPZ")
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
+    app = open_page(TRAIN)
+    wait_until_ended(start_training(app, epochs=1))
+    app.run()
+    assert not app.exception
+    message = app.error[0].value
+    assert "Could not download MNIST" in message and "MNIST_NPZ" in message
