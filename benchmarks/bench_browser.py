@@ -20,17 +20,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,22 +33,12 @@ import psutil
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # for mnist_cnn.sketches; this file runs as a script
+# This file runs as a script: the package, and the browser tests' helpers, go on the path.
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
 
-from mnist_cnn.sketches import sketch_strokes  # noqa: E402
+from browser_support import VIEWPORT, draw_digit, launch_chromium, show_canvas  # noqa: E402
+from streamlit_server import SAMPLE_NPZ, Server, start_server, stop_server  # noqa: E402
 
-SAMPLE_NPZ = REPO / "tests" / "data" / "mnist_sample.npz"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-CANVAS_SIZE = 280
 # Digits drawn in one stroke, so the last mouseup is the one that counts.
 ONE_STROKE_DIGITS = (0, 1, 2, 3, 6, 7, 8, 9)
 LATENCY_TARGET = 1.1
@@ -78,73 +63,11 @@ INSTRUMENT = """() => {
 }"""
 
 
-@dataclass
-class Server:
-    name: str
-    url: str
-    process: subprocess.Popen
-    spawned_at: float
-
-    def rss_mb(self) -> float:
-        """Resident memory of the server and its children."""
-        root = psutil.Process(self.process.pid)
-        processes = [root, *root.children(recursive=True)]
-        return sum(p.memory_info().rss for p in processes if p.is_running()) / MB
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def start_server(name: str, script: str, env: dict[str, str], log: Path) -> Server:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [
-        sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-        "--server.port", str(port), "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    spawned_at = time.perf_counter()
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=output)
-    server = Server(name, f"http://localhost:{port}", process, spawned_at)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{name}: streamlit exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as answer:
-                if answer.read().strip() == b"ok":
-                    return server
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    server.stop()
-    sys.exit(f"{name}: not healthy after 300 s:\n{log.read_text()[-3000:]}")
-
-
-def canvas_of(page: Page) -> Locator:
-    canvas = page.locator("canvas.upper-canvas")
-    expect(canvas).to_have_count(1)
-    canvas.hover()  # slides the canvas toolbar off the top right corner
-    expect(page.locator(".dc-toolbar")).to_have_css("opacity", "1")
-    return canvas
-
-
-def draw(page: Page, digit: int) -> None:
-    box = canvas_of(page).bounding_box()
-    scale = box["width"] / CANVAS_SIZE
-    for stroke in sketch_strokes(digit, size=CANVAS_SIZE):
-        points = [(box["x"] + x * scale, box["y"] + y * scale) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point, steps=4)
-        page.mouse.up()
+def rss_mb(server: Server) -> float:
+    """Resident memory of the server and its children."""
+    root = psutil.Process(server.process.pid)
+    processes = [root, *root.children(recursive=True)]
+    return sum(p.memory_info().rss for p in processes if p.is_running()) / MB
 
 
 def prediction(page: Page) -> Locator:
@@ -153,21 +76,21 @@ def prediction(page: Page) -> Locator:
 
 def clear(page: Page) -> None:
     """Empty the canvas with its own toolbar button, which both pages have."""
-    canvas_of(page)
+    show_canvas(page)
     page.get_by_role("button", name="Reset canvas & history").click()
     expect(prediction(page)).to_have_count(0)
 
 
 def open_draw_page(page: Page, server: Server) -> None:
     page.goto(server.url)
-    canvas_of(page)
+    show_canvas(page)
     page.evaluate(INSTRUMENT)
 
 
 def time_drawing(page: Page, digit: int) -> tuple[float, bool]:
     """Milliseconds from the stroke's mouseup to the prediction, and whether it was right."""
     clear(page)
-    draw(page, digit)
+    draw_digit(page, digit)
     page.wait_for_function("() => window.__bench.shown !== null")
     latency = page.evaluate("() => window.__bench.shown - window.__bench.up")
     value = prediction(page).get_by_test_id("stMetricValue").inner_text()
@@ -188,7 +111,7 @@ class PeakMemory:
 
     def _sample(self, server: Server, every_s: float) -> None:
         while not self._stop.wait(every_s):
-            self.peak = max(self.peak, server.rss_mb())
+            self.peak = max(self.peak, rss_mb(server))
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -213,34 +136,30 @@ def main() -> None:
     args = parser.parse_args()
     data = args.data or Path(os.environ.get("MNIST_NPZ") or SAMPLE_NPZ)
     workdir = Path(tempfile.mkdtemp(prefix="bench-browser-"))
-    env = {
-        **os.environ,
-        "MNIST_NPZ": str(data),
-        "MNIST_CNN_MODELS_DIR": str(workdir / "trained_models"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
+    models_dir = workdir / "trained_models"
     print(f"Browser benchmark: headless Chromium, {os.cpu_count()} CPUs, MNIST from {data}")
     print(f"(server logs in {workdir})")
 
     servers: list[Server] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         expect.set_options(timeout=120_000)
         try:
             pages: dict[str, Page] = {}
             startup: dict[str, float] = {}
             for name, script in (("Draw page", "streamlit_app.py"),
                                  ("bare page", "benchmarks/bare_draw_page.py")):  # fmt: skip
-                server = start_server(name, script, env, workdir / f"{name[:4]}.log")
+                spawned_at = time.perf_counter()
+                server = start_server(models_dir, workdir / f"{name[:4]}.log", data, script)
                 servers.append(server)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page = browser.new_page(viewport=VIEWPORT)
                 open_draw_page(page, server)
-                draw(page, 7)
+                draw_digit(page, 7)
                 expect(prediction(page)).to_be_visible()
-                startup[name] = time.perf_counter() - server.spawned_at
+                startup[name] = time.perf_counter() - spawned_at
                 pages[name] = page
             app = servers[0]
-            memory = {"after start-up and a first prediction": app.rss_mb()}
+            memory = {"after start-up and a first prediction": rss_mb(app)}
 
             latencies: dict[str, list[float]] = {name: [] for name in pages}
             correct = dict.fromkeys(pages, 0)
@@ -251,7 +170,7 @@ def main() -> None:
                     latency, right = time_drawing(pages[name], digit)
                     latencies[name].append(latency)
                     correct[name] += right
-            servers.pop().stop()  # the bare page's job is done; keep the memory figures clean
+            stop_server(servers.pop())  # the bare page's job is done; keep the memory figures clean
 
             page = pages["Draw page"]
             sidebar = page.get_by_test_id("stSidebar")
@@ -259,7 +178,7 @@ def main() -> None:
             sidebar.get_by_role("link", name="Evaluate").click()
             expect(matrix).to_have_count(100)
             sidebar.get_by_role("link", name="Train").click()
-            memory["after visiting every page"] = app.rss_mb()
+            memory["after visiting every page"] = rss_mb(app)
 
             page.get_by_label("Epochs").fill(str(args.epochs))
             with PeakMemory(app) as peak:
@@ -274,10 +193,10 @@ def main() -> None:
             sidebar.get_by_role("link", name="Draw").click()
             page.evaluate(INSTRUMENT)
             time_drawing(page, 3)
-            memory[f"after a {args.epochs}-epoch training run and every page again"] = app.rss_mb()
+            memory[f"after a {args.epochs}-epoch training run and every page again"] = rss_mb(app)
         finally:
             for server in servers:
-                server.stop()
+                stop_server(server)
             browser.close()
 
     print()

@@ -6,6 +6,7 @@ amber for validation, grey for everything else.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,6 +20,9 @@ PRIMARY_LIGHT = "#C7C9F9"
 ACCENT = "#F59E0B"
 MUTED = "#CBD5E1"
 TEXT = "#1F2330"
+WHITE = "#FFFFFF"
+# Confusion matrix squares, from an empty cell (0) to a whole row (1): see confusion_figure.
+CONFUSION_COLOURS = [[0, "#F3F4F8"], [0.15, PRIMARY_LIGHT], [1, PRIMARY]]
 # Exponential smoothing weight of the newest batch report: noisy single reports hide the trend.
 SMOOTHING = 0.25
 _FONT = {"family": "Source Sans Pro, sans-serif", "color": TEXT}
@@ -148,13 +152,13 @@ def confusion_figure(confusion: np.ndarray, normalise: bool = False) -> go.Figur
                 "symbol": "square",
                 "size": 40,
                 "color": intensity,
-                "colorscale": [[0, "#F3F4F8"], [0.15, PRIMARY_LIGHT], [1, PRIMARY]],
+                "colorscale": CONFUSION_COLOURS,
                 "cmin": 0,
                 "cmax": 1,
                 "line": {"width": 0},
             },
             text=labels,
-            textfont={"color": ["white" if i > 0.55 else TEXT for i in intensity], "size": 12},
+            textfont={"color": [label_colour(i) for i in intensity], "size": 12},
             # A selected cell stays vivid; the others fade, but their numbers stay legible.
             unselected={"marker": {"opacity": 0.35}, "textfont": {"color": TEXT}},
             customdata=np.stack([confusion.ravel(), shares.ravel()], axis=1),
@@ -183,6 +187,46 @@ def confusion_figure(confusion: np.ndarray, normalise: bool = False) -> go.Figur
         clickmode="event+select",
     )
     return figure
+
+
+def label_colour(intensity: float) -> str:
+    """Dark or white, whichever stands out more on the square of this colour-scale value.
+
+    Light squares (few images) get dark numbers, dark squares white ones: the lowest contrast,
+    where the two cross over in the middle of the scale, is still about 4:1.
+    """
+    square = luminance(scale_colour(intensity))
+    return max((TEXT, WHITE), key=lambda text: contrast(luminance(text), square))
+
+
+def contrast(luminance_a: float, luminance_b: float) -> float:
+    """WCAG contrast ratio of two relative luminances, 1 to 21."""
+    lighter, darker = max(luminance_a, luminance_b), min(luminance_a, luminance_b)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def scale_colour(intensity: float) -> str:
+    """The colour Plotly interpolates (in RGB) on CONFUSION_COLOURS for ``intensity``."""
+    for (low, low_colour), (high, high_colour) in itertools.pairwise(CONFUSION_COLOURS):
+        if intensity <= high:
+            weight = (intensity - low) / (high - low)
+            rgb = [
+                round(a + weight * (b - a))
+                for a, b in zip(_rgb(low_colour), _rgb(high_colour), strict=True)
+            ]
+            return "#{:02X}{:02X}{:02X}".format(*rgb)
+    return CONFUSION_COLOURS[-1][1]
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+
+
+def luminance(colour: str) -> float:
+    """WCAG relative luminance of an sRGB hex colour."""
+    linear = [c / 255 for c in _rgb(colour)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in linear]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
 def _cell_label(value: float, normalise: bool) -> str:

@@ -1,20 +1,19 @@
 """What the AppTest files (test_app.py, test_page_*.py) share: a clean app per test, helpers.
 
-Test modules import ``app_environment``, an autouse fixture: it makes the committed MNIST sample
-stand in for MNIST (training runs take seconds) and empties Streamlit's caches, which are
-process-wide, so one test's model or training run never leaks into the next. Each test also
-gets its own models folder from tests/conftest.py.
+Test modules mark themselves with ``USE_APP_ENVIRONMENT`` (as ``pytestmark``), which asks for
+the ``app_environment`` fixture of tests/conftest.py: the committed MNIST sample stands in for
+MNIST (training runs take seconds) and Streamlit's caches, which are process-wide, are emptied,
+so one test's model or training run never leaks into the next. Each test also gets its own
+models folder from tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -26,21 +25,7 @@ DRAW, TRAIN, EVALUATE = "app_pages/draw.py", "app_pages/train.py", "app_pages/ev
 # A run on the sample ends in seconds; this bounds a hung run without timing a healthy one.
 MAX_POLLS = 600
 POLL_SECONDS = 0.5
-
-
-@pytest.fixture(autouse=True)
-def app_environment(monkeypatch, sample_npz: Path, isolated_models_dir: Path) -> Iterator[None]:
-    """The sample as MNIST, a fresh models folder, empty caches; stop any run left behind."""
-    monkeypatch.setenv("MNIST_NPZ", str(sample_npz))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    job = resources.training_registry().latest
-    if job is not None:
-        job.stop()
-        job.join(timeout=60)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+USE_APP_ENVIRONMENT = pytest.mark.usefixtures("app_environment")
 
 
 def open_page(page: str) -> AppTest:

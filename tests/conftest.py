@@ -1,9 +1,11 @@
 """Shared fixtures: the committed MNIST sample, the full MNIST when CI provides it,
-and a models folder of the test's own so no test touches ./trained_models."""
+a models folder of the test's own so no test touches ./trained_models, and a clean app for
+the AppTest files (see apptest_support.py)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,25 @@ def isolated_models_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "trained_models"
     monkeypatch.setenv("MNIST_CNN_MODELS_DIR", str(folder))
     return folder
+
+
+@pytest.fixture
+def app_environment(monkeypatch, sample_npz: Path, isolated_models_dir: Path) -> Iterator[None]:
+    """The sample as MNIST, a fresh models folder, empty caches; stop any run left behind.
+
+    Imports inside: only the AppTest files ask for it, and Streamlit loads TensorFlow.
+    """
+    import streamlit as st
+
+    from studio import resources
+
+    monkeypatch.setenv("MNIST_NPZ", str(sample_npz))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    job = resources.training_registry().latest
+    if job is not None:
+        job.stop()
+        job.join(timeout=60)
+    st.cache_resource.clear()
+    st.cache_data.clear()

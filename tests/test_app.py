@@ -7,20 +7,14 @@ import itertools
 
 import numpy as np
 import pytest
-from apptest_support import (
-    APP,
-    DRAW,
-    EVALUATE,
-    TRAIN,
-    app_environment,  # noqa: F401 (autouse: a clean app per test)
-    open_page,
-    sidebar_text,
-)
+from apptest_support import APP, DRAW, EVALUATE, TRAIN, USE_APP_ENVIRONMENT, open_page, sidebar_text
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.training import TrainConfig
 from studio import charts, runtime, widgets
+
+pytestmark = USE_APP_ENVIRONMENT
 
 
 @pytest.mark.parametrize("page", [DRAW, TRAIN, EVALUATE])
@@ -59,6 +53,19 @@ def test_confusion_matrix_is_one_clickable_square_per_cell() -> None:
     assert trace.text[1] == ""  # empty cells stay blank
     shares = charts.confusion_figure(confusion, normalise=True).data[0].text
     assert shares[cell] == "6%" and shares[0] == "100%"
+
+
+def test_confusion_matrix_numbers_are_readable_on_every_square() -> None:
+    for intensity in np.linspace(0, 1, 201):
+        square = charts.luminance(charts.scale_colour(intensity))
+        label = charts.luminance(charts.label_colour(intensity))
+        assert charts.contrast(square, label) >= 3.9, intensity
+    assert charts.scale_colour(0) == "#F3F4F8" and charts.scale_colour(1) == charts.PRIMARY
+    confusion = np.diag(np.full(10, 50))
+    confusion[9, 4] = 3
+    colours = charts.confusion_figure(confusion).data[0].textfont.color
+    assert colours[0] == charts.WHITE  # a whole row: the darkest square
+    assert colours[10 * 9 + 4] == charts.TEXT  # a few mistakes: a light square
 
 
 def test_smoothing_follows_the_trend_without_overshooting() -> None:

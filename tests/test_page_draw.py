@@ -6,17 +6,14 @@ import io
 
 import numpy as np
 import pytest
-from apptest_support import (
-    DRAW,
-    app_environment,  # noqa: F401 (autouse: a clean app per test)
-    open_page,
-    png_bytes,
-)
+from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.sketches import render_sketch
 from studio.uploads import MAX_PIXELS, UploadError, read_upload
+
+pytestmark = USE_APP_ENVIRONMENT
 
 
 def test_blank_canvas_prompts_to_draw_and_predicts_nothing() -> None:

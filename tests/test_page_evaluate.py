@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from apptest_support import (
-    EVALUATE,
-    app_environment,  # noqa: F401 (autouse: a clean app per test)
-    open_page,
-)
+from apptest_support import EVALUATE, USE_APP_ENVIRONMENT, open_page
+
+pytestmark = USE_APP_ENVIRONMENT
 
 
 def test_evaluate_shows_accuracy_report_and_matrix() -> None:

@@ -6,7 +6,7 @@ from apptest_support import (
     DRAW,
     EVALUATE,
     TRAIN,
-    app_environment,  # noqa: F401 (autouse: a clean app per test)
+    USE_APP_ENVIRONMENT,
     open_page,
     sidebar_text,
     start_training,
@@ -16,6 +16,8 @@ from apptest_support import (
 
 from mnist_cnn.training import TrainConfig
 from studio import resources
+
+pytestmark = USE_APP_ENVIRONMENT
 
 
 def test_train_controls_have_the_project_defaults() -> None:
@@ -97,13 +99,18 @@ def test_start_on_a_stale_page_shows_the_run_in_progress_instead() -> None:
     wait_until_ended(job)
 
 
-def test_missing_mnist_file_fails_the_run_with_a_clear_message(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("MNIST_NPZ", str(tmp_path / "missing.npz"))
+def failed_run_message() -> str:
+    """Start a one-epoch run that cannot get its data; the error the page then shows."""
     app = open_page(TRAIN)
     wait_until_ended(start_training(app, epochs=1))
     app.run()
     assert not app.exception
-    message = app.error[0].value
+    return app.error[0].value
+
+
+def test_missing_mnist_file_fails_the_run_with_a_clear_message(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("MNIST_NPZ", str(tmp_path / "missing.npz"))
+    message = failed_run_message()
     assert "MNIST file not found" in message and "MNIST_NPZ" in message
     assert "Traceback" not in message
 
@@ -116,9 +123,5 @@ def test_no_network_and_no_mnist_file_fails_with_a_clear_message(monkeypatch) ->
 
     monkeypatch.delenv("MNIST_NPZ")
     monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
-    app = open_page(TRAIN)
-    wait_until_ended(start_training(app, epochs=1))
-    app.run()
-    assert not app.exception
-    message = app.error[0].value
+    message = failed_run_message()
     assert "Could not download MNIST" in message and "MNIST_NPZ" in message

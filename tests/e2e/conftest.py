@@ -10,23 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from browser_support import CHROMIUM, VIEWPORT, launch_chromium
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from streamlit_server import Server, start_server, stop_server
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-VIEWPORT = {"width": 1400, "height": 1000}
 # Playwright's auto-waiting ceiling: the first run of a page loads TensorFlow and the model.
 EXPECT_TIMEOUT_MS = 60_000
 expect.set_options(timeout=EXPECT_TIMEOUT_MS)
@@ -48,7 +37,7 @@ def browser() -> Iterator[Browser]:
             pytest.fail(message)
         pytest.skip(message)
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = launch_chromium(playwright)
         yield launched
         launched.close()
 

@@ -1,4 +1,5 @@
-"""Start and stop `streamlit run streamlit_app.py` for the browser tests (see conftest.py)."""
+"""Start and stop `streamlit run` servers for the browser tests (see conftest.py), the browser
+benchmark and docs/screenshots.py."""
 
 from __future__ import annotations
 
@@ -34,12 +35,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(models_dir: Path, log: Path, data: Path = SAMPLE_NPZ) -> Server:
-    """Start `streamlit run streamlit_app.py` and wait (bounded) until /_stcore/health is ok."""
+def start_server(
+    models_dir: Path, log: Path, data: Path = SAMPLE_NPZ, script: str = "streamlit_app.py"
+) -> Server:
+    """Start `streamlit run script` and wait (bounded) until /_stcore/health is ok.
+
+    The repository is on the server's PYTHONPATH, so a script outside its root (such as
+    benchmarks/bare_draw_page.py) imports the package and the app's modules too.
+    """
     port = free_port()
-    env = {**os.environ, "MNIST_NPZ": str(data), "MNIST_CNN_MODELS_DIR": str(models_dir)}
+    python_path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    env = {
+        **os.environ,
+        "MNIST_NPZ": str(data),
+        "MNIST_CNN_MODELS_DIR": str(models_dir),
+        "PYTHONPATH": python_path,
+    }
     command = [
-        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+        sys.executable, "-m", "streamlit", "run", script,
         "--server.headless", "true", "--server.port", str(port),
         "--server.fileWatcherType", "none",  # nothing to reload; watching only costs CPU
     ]  # fmt: skip

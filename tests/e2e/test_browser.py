@@ -2,9 +2,10 @@
 
 A visitor's view of every page: drawing digits with the mouse, uploading pictures, clicking
 into the confusion matrix, and a live training run that survives a trip to another page.
-The screenshots in docs/ (shown in the README) are taken here, so they always show the app as
-it is. The server trains on the committed MNIST sample and uses the bundled model throughout:
-no test here lets a training run finish, so every test sees the same active model.
+The visitor's actions live in browser_support.py, which docs/screenshots.py also uses to take
+the README's screenshots (against the full MNIST). The server here trains on the committed
+MNIST sample and uses the bundled model throughout: no test here lets a training run finish,
+so every test sees the same active model.
 """
 
 from __future__ import annotations
@@ -14,57 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_support import MATRIX_SQUARES, click_cell, draw_digit, open_app, prediction
 from PIL import Image
-from playwright.sync_api import FilePayload, Locator, Page, expect
-from streamlit_server import REPO, Server, start_server, stop_server
+from playwright.sync_api import FilePayload, Page, expect
+from streamlit_server import Server, start_server, stop_server
 
-from mnist_cnn.sketches import render_sketch, sketch_strokes
+from mnist_cnn.sketches import render_sketch
 
 pytestmark = pytest.mark.browser
-
-DOCS = REPO / "docs"
-CANVAS_SIZE = 280  # as app_pages/draw.py draws it
-SCREENSHOT_VIEWPORT = {"width": 1400, "height": 1500}
-
-
-def open_app(page: Page, server: Server, path: str = "") -> None:
-    """Load a page and wait until the app has run (the sidebar's model card is drawn)."""
-    page.goto(f"{server.url}/{path}")
-    expect(page.get_by_role("heading", name="Active model")).to_be_visible()
-
-
-def draw_digit(page: Page, digit: int) -> None:
-    """Draw ``digit`` with mouse strokes, scaled onto the canvas as it sits on the screen."""
-    canvas = page.locator("canvas.upper-canvas")
-    expect(canvas).to_have_count(1)
-    # Until the pointer is over the canvas, its (invisible) toolbar covers the top right corner
-    # and swallows a stroke that starts there; hovering slides it up and out of the way.
-    canvas.hover()
-    expect(page.locator(".dc-toolbar")).to_have_css("opacity", "1")
-    box = canvas.bounding_box()
-    scale_x, scale_y = box["width"] / CANVAS_SIZE, box["height"] / CANVAS_SIZE
-    for stroke in sketch_strokes(digit, size=CANVAS_SIZE):
-        points = [(box["x"] + x * scale_x, box["y"] + y * scale_y) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point, steps=4)
-        page.mouse.up()
-
-
-def prediction(page: Page) -> Locator:
-    """The value of the "Prediction" metric."""
-    metric = page.get_by_test_id("stMetric").filter(has_text="Prediction")
-    return metric.get_by_test_id("stMetricValue")
-
-
-def screenshot(page: Page, name: str) -> None:
-    """Save a README screenshot: a taller window, so a page's main content fits in one image."""
-    page.set_viewport_size(SCREENSHOT_VIEWPORT)
-    page.mouse.move(0, 0)  # no hover tooltips in the picture
-    page.wait_for_timeout(500)  # let Plotly redraw at the new size before the picture
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=DOCS / name)
 
 
 def upload(name: str, content: bytes) -> FilePayload:
@@ -125,7 +83,6 @@ def test_clear_empties_the_canvas_and_the_prediction(page: Page, server: Server)
     open_app(page, server)
     draw_digit(page, 7)
     expect(prediction(page)).to_have_text("7")
-    screenshot(page, "draw.png")
     page.get_by_role("button", name="Clear").click()
     expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible()
     expect(prediction(page)).to_have_count(0)
@@ -155,18 +112,9 @@ def test_uploaded_pictures_are_read_or_refused_clearly(page: Page, server: Serve
 # --- Evaluate page ---------------------------------------------------------------------------
 
 
-def click_cell(page: Page, true: int, predicted: int) -> None:
-    """Click one square of the confusion matrix (point index = 10 * row + column)."""
-    square = page.locator(".stPlotlyChart .scatterlayer path.point").nth(10 * true + predicted)
-    square.scroll_into_view_if_needed()
-    box = square.bounding_box()
-    # Plotly's drag layer, not the marker, takes the click: click its position.
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-
-
 def test_confusion_matrix_cell_shows_its_test_images(page: Page, server: Server) -> None:
     open_app(page, server, "evaluate")
-    squares = page.locator(".stPlotlyChart .scatterlayer path.point")
+    squares = page.locator(MATRIX_SQUARES)
     expect(squares).to_have_count(100)
     expect(page.get_by_text("Click a square in the confusion matrix")).to_be_visible()
 
@@ -181,8 +129,6 @@ def test_confusion_matrix_cell_shows_its_test_images(page: Page, server: Server)
     expect(heading).to_be_visible()
     cell_images = page.get_by_test_id("stImage").filter(has_text="#")
     expect(cell_images.first).to_be_visible()
-    page.get_by_role("heading", name="Evaluate the model").scroll_into_view_if_needed()
-    screenshot(page, "evaluate.png")
 
 
 # --- Train page ------------------------------------------------------------------------------
@@ -220,7 +166,6 @@ def test_training_runs_live_across_pages_and_stops(page: Page, server: Server) -
     expect(progress).to_contain_text("Epoch")
     expect(page.get_by_role("button", name="Start training")).to_be_disabled()
     expect(page.get_by_text("Train and validation, per epoch")).to_be_visible()
-    screenshot(page, "train.png")
 
     page.get_by_role("button", name="Stop training").click()
     expect(page.get_by_text("Training stopped")).to_be_visible(timeout=15_000)

@@ -1,0 +1,122 @@
+"""Retake the README's screenshots (docs/draw.png, docs/train.png, docs/evaluate.png).
+
+    MNIST_NPZ=/path/to/mnist.npz python docs/screenshots.py [draw] [evaluate] [train]
+
+Starts its own `streamlit run streamlit_app.py` (with the bundled model, saving nothing into
+./trained_models) and drives headless Chromium as the browser tests do (tests/e2e). Use the
+full MNIST: on the committed sample, which the bundled model gets all right, the Evaluate page
+has no mistakes to show. The Train screenshot waits for a first epoch on it, a few minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+REPO = Path(__file__).resolve().parent.parent
+# This file runs as a script: the package, and the browser tests' helpers, go on the path.
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
+
+from browser_support import (  # noqa: E402
+    MATRIX_SQUARES,
+    SCREENSHOT_VIEWPORT,
+    click_cell,
+    draw_digit,
+    launch_chromium,
+    open_app,
+    prediction,
+    screenshot,
+)
+from streamlit_server import SAMPLE_NPZ, Server, start_server, stop_server  # noqa: E402
+
+TIMEOUT_MS = 600_000  # evaluating 10,000 test images, or an epoch, on a slow machine
+# True once ``count`` Plotly charts are on the page, each with points drawn.
+PLOTS_DRAWN = """count => {
+    const plots = [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')];
+    return plots.length === count && plots.every(p => p.querySelector('.scatterlayer path'));
+}"""
+
+
+def draw_page(page: Page, server: Server) -> None:
+    open_app(page, server)
+    draw_digit(page, 7)
+    expect(prediction(page)).to_have_text("7")
+    expect(page.get_by_role("heading", name="What the model sees")).to_be_visible()
+    # The probability chart: wait until Plotly has drawn its ten bars, not just its box.
+    expect(page.locator(".stPlotlyChart .barlayer .point")).to_have_count(10)
+    screenshot(page, "draw.png")
+
+
+def most_confused_cell(page: Page) -> tuple[int, int]:
+    """(true, predicted) of the off-diagonal square with the highest count."""
+    labels = page.evaluate(
+        "() => document.querySelector('.stPlotlyChart .js-plotly-plot').data[0].text"
+    )
+    assert len(labels) == 100, f"{len(labels)} labels in the confusion matrix"
+    counts = [int(text) if text.strip().isdigit() else 0 for text in labels]
+    cell = max((i for i in range(100) if i // 10 != i % 10), key=counts.__getitem__)
+    return divmod(cell, 10)
+
+
+def evaluate_page(page: Page, server: Server) -> None:
+    open_app(page, server, "evaluate")
+    expect(page.locator(MATRIX_SQUARES)).to_have_count(100)
+    click_cell(page, *most_confused_cell(page))
+    expect(page.get_by_text("mistaken for")).to_be_visible()
+    page.get_by_text("Only the mistakes").click()
+    expect(page.get_by_test_id("stImage").filter(has_text="✗").first).to_be_visible()
+    page.get_by_role("heading", name="Evaluate the model").scroll_into_view_if_needed()
+    screenshot(page, "evaluate.png", height=1560)  # down to the first gallery row's captions
+
+
+def train_page(page: Page, server: Server) -> None:
+    open_app(page, server, "train")
+    page.get_by_label("Epochs").fill("5")
+    page.get_by_role("button", name="Start training").click()
+    # Two epochs done, so the per-epoch chart draws lines rather than single points.
+    expect(page.get_by_test_id("stProgress")).to_contain_text("Epoch 3 of 5")
+    # The live view redraws itself only: open the page afresh so Start shows as unavailable.
+    open_app(page, server, "train")
+    expect(page.get_by_role("button", name="Start training")).to_be_disabled()
+    expect(page.get_by_text("Train and validation, per epoch")).to_be_visible()
+    page.wait_for_function(PLOTS_DRAWN, arg=2)
+    screenshot(page, "train.png")
+    page.get_by_role("button", name="Stop training").click()
+    expect(page.get_by_text("Training stopped")).to_be_visible()
+
+
+def main() -> None:
+    pages = {"draw": draw_page, "evaluate": evaluate_page, "train": train_page}
+    unknown = set(sys.argv[1:]) - set(pages)
+    if unknown:
+        sys.exit(f"no such page: {', '.join(sorted(unknown))} (pages: {', '.join(pages)})")
+    takes = [pages[name] for name in sys.argv[1:]] or list(pages.values())
+    data = Path(os.environ.get("MNIST_NPZ") or SAMPLE_NPZ)
+    if data == SAMPLE_NPZ:
+        print("MNIST_NPZ is not set: using the sample, whose Evaluate page shows no mistakes")
+    workdir = Path(tempfile.mkdtemp(prefix="screenshots-"))
+    server = start_server(workdir / "trained_models", workdir / "streamlit.log", data)
+    expect.set_options(timeout=TIMEOUT_MS)
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            try:
+                for take in takes:
+                    context = browser.new_context(viewport=SCREENSHOT_VIEWPORT)
+                    context.set_default_timeout(TIMEOUT_MS)
+                    take(context.new_page(), server)
+                    context.close()
+                    print(f"{take.__name__}: done")
+            finally:
+                browser.close()
+    finally:
+        stop_server(server)
+    print(f"Screenshots in {REPO / 'docs'} (server log: {workdir / 'streamlit.log'})")
+
+
+if __name__ == "__main__":
+    main()
