@@ -6,9 +6,9 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from mnist_cnn.drawing import canvas_to_mnist
+from mnist_cnn.images import ImageReadError, read_image
 from mnist_cnn.inference import predict
 from studio import widgets
-from studio.uploads import UploadError, read_upload
 
 CANVAS_SIZE = 280
 DEFAULT_BRUSH = 18
@@ -50,8 +50,8 @@ def drawing_board(model: keras.Model) -> None:
         image = canvas.image_data
     elif upload is not None:
         try:
-            image = read_upload(upload.getvalue())
-        except UploadError as error:
+            image = read_image(upload.getvalue())
+        except ImageReadError as error:
             upload_problem = str(error)
 
     stages = canvas_to_mnist(image, return_stages=True) if image is not None else None

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from mnist_cnn.data import DataError, load_mnist
 from mnist_cnn.drawing import canvas_to_mnist
 from mnist_cnn.evaluation import evaluate, format_report
+from mnist_cnn.images import ImageReadError, read_image
 from mnist_cnn.inference import predict
 from mnist_cnn.jobs import train_evaluate_save
 from mnist_cnn.store import ModelLoadError, load_model
@@ -91,10 +91,9 @@ def run_predict(args: argparse.Namespace) -> int:
     status = 0
     for path in args.images:
         try:
-            with Image.open(path) as image:
-                canvas = np.asarray(image.convert("RGBA"))
-        except (OSError, UnidentifiedImageError) as error:
-            print(f"{path}: not a readable image ({error})", file=sys.stderr)
+            canvas = read_image(path.read_bytes())
+        except (OSError, ImageReadError) as error:
+            print(f"{path}: {error}", file=sys.stderr)
             status = 1
             continue
         digit_image = canvas_to_mnist(canvas)

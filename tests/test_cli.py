@@ -53,7 +53,7 @@ def test_predict_reports_unreadable_files(tmp_path, capsys):
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     assert main(["predict", str(text)]) == 1
-    assert "not a readable image" in capsys.readouterr().err
+    assert "not an image that can be read" in capsys.readouterr().err
 
 
 def test_bad_data_is_a_clear_error_not_a_traceback(tmp_path, capsys):

@@ -1,8 +1,8 @@
-"""Read an uploaded photo or scan of a digit into an RGBA array for ``canvas_to_mnist``.
+"""Read a PNG or JPEG of a digit (an upload, a file) into an RGBA array for ``canvas_to_mnist``.
 
-Uploads are untrusted: anything that is not a readable PNG or JPEG, or that would decode into
+Image files are untrusted: anything that is not a readable PNG or JPEG, or that would decode into
 an enormous number of pixels (a small file can hold a "decompression bomb"), becomes an
-``UploadError`` whose message the page shows as it is.
+``ImageReadError`` whose message a page or the command line shows as it is.
 """
 
 from __future__ import annotations
@@ -20,34 +20,34 @@ MAX_PIXELS = 64_000_000
 WORKING_SIZE = 560
 
 
-class UploadError(ValueError):
-    """An uploaded file cannot be used as a digit image; the message says why."""
+class ImageReadError(ValueError):
+    """A file cannot be used as a digit image; the message says why."""
 
 
-def read_upload(data: bytes) -> np.ndarray:
+def read_image(data: bytes) -> np.ndarray:
     """Decode PNG/JPEG bytes into an (H, W, 4) uint8 array at most ``WORKING_SIZE`` on a side."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.format not in ACCEPTED_FORMATS:
-                raise UploadError(
+                raise ImageReadError(
                     f"This is a {image.format or 'unknown'} file; upload a PNG or JPEG image."
                 )
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise UploadError(
+                raise ImageReadError(
                     f"The image is {width:,} x {height:,} pixels, too large to process; "
                     "upload one under 64 megapixels (a crop of the digit is best)."
                 )
             image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways
             image.thumbnail((WORKING_SIZE, WORKING_SIZE))
             return np.asarray(image.convert("RGBA"))
-    except UploadError:
+    except ImageReadError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadError(
+        raise ImageReadError(
             "This file is not an image that can be read; upload a PNG or JPEG of a digit."
         ) from None
     except (OSError, ValueError, SyntaxError) as error:
-        raise UploadError(f"The image could not be read ({error}); it may be damaged.") from None
+        raise ImageReadError(f"The image could not be read ({error}); it may be damaged.") from None
