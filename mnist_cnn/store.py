@@ -17,7 +17,7 @@ import platform
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -129,26 +129,39 @@ def bundled_record() -> ModelRecord:
 
 
 def _bundled_records() -> list[ModelRecord]:
-    return [replace(record, bundled=True) for record in trained_records(BUNDLED_DIR)[:1]]
+    return [
+        ModelRecord(p, _read_metadata(p), bundled=True) for p in _model_folders(BUNDLED_DIR)[:1]
+    ]
 
 
-def trained_records(directory: str | os.PathLike | None = None) -> list[ModelRecord]:
-    """Complete trained models, newest first (partial saves are invisible)."""
-    folder = models_dir(directory)
+def _model_folders(folder: Path) -> list[Path]:
+    """Complete model folders, newest first (partial saves start with a dot: invisible)."""
     if not folder.is_dir():
         return []
-    candidates = sorted(
+    return sorted(
         (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
         key=lambda p: p.name,
         reverse=True,
     )
-    return [ModelRecord(p, _read_metadata(p), bundled=False) for p in candidates]
+
+
+def trained_records(directory: str | os.PathLike | None = None) -> list[ModelRecord]:
+    """Complete trained models, newest first."""
+    return [
+        ModelRecord(p, _read_metadata(p), bundled=False)
+        for p in _model_folders(models_dir(directory))
+    ]
 
 
 def active_record(directory: str | os.PathLike | None = None) -> ModelRecord:
-    """The model the app and CLI use: the newest trained one, else the bundled one."""
-    trained = trained_records(directory)
-    return trained[0] if trained else bundled_record()
+    """The model the app and CLI use: the newest trained one, else the bundled one.
+
+    Called on every page run, so it reads only the newest folder's metadata.
+    """
+    newest = _model_folders(models_dir(directory))[:1]
+    if not newest:
+        return bundled_record()
+    return ModelRecord(newest[0], _read_metadata(newest[0]), bundled=False)
 
 
 def _read_metadata(folder: Path) -> dict:
