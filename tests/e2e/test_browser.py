@@ -134,12 +134,16 @@ def test_confusion_matrix_cell_shows_its_test_images(page: Page, server: Server)
 # --- Train page ------------------------------------------------------------------------------
 
 
+# Points in the live per-batch chart's first trace, 0 while it is not on the page: a rerun of
+# the live view may swap the chart's element for a moment, so every poll must allow for none.
+BATCH_POINTS_JS = (
+    "() => { const plot = document.querySelector('.stPlotlyChart .js-plotly-plot');"
+    " return plot && plot.data ? plot.data[0].x.length : 0; }"
+)
+
+
 def batch_reports_drawn(page: Page) -> int:
-    """Points in the live per-batch chart's first trace (0 before it appears)."""
-    return page.evaluate(
-        "() => { const plot = document.querySelector('.stPlotlyChart .js-plotly-plot');"
-        " return plot && plot.data ? plot.data[0].x.length : 0; }"
-    )
+    return page.evaluate(BATCH_POINTS_JS)
 
 
 def test_training_runs_live_across_pages_and_stops(page: Page, server: Server) -> None:
@@ -150,15 +154,9 @@ def test_training_runs_live_across_pages_and_stops(page: Page, server: Server) -
 
     progress = page.get_by_test_id("stProgress")
     expect(progress).to_contain_text("Epoch")
-    page.wait_for_function(
-        "() => { const plot = document.querySelector('.stPlotlyChart .js-plotly-plot');"
-        " return plot && plot.data && plot.data[0].x.length > 0; }"
-    )
+    page.wait_for_function(f"() => ({BATCH_POINTS_JS})() > 0")
     seen = batch_reports_drawn(page)
-    page.wait_for_function(
-        "seen => document.querySelector('.stPlotlyChart .js-plotly-plot').data[0].x.length > seen",
-        arg=seen,
-    )
+    page.wait_for_function(f"seen => ({BATCH_POINTS_JS})() > seen", arg=seen)
 
     page.get_by_test_id("stSidebar").get_by_role("link", name="Draw").click()
     expect(page.locator("canvas.upper-canvas")).to_be_visible()
