@@ -134,16 +134,18 @@ def test_confusion_matrix_cell_shows_its_test_images(page: Page, server: Server)
 # --- Train page ------------------------------------------------------------------------------
 
 
-# Points in the live per-batch chart's first trace, 0 while it is not on the page: a rerun of
-# the live view may swap the chart's element for a moment, so every poll must allow for none.
-BATCH_POINTS_JS = (
-    "() => { const plot = document.querySelector('.stPlotlyChart .js-plotly-plot');"
-    " return plot && plot.data ? plot.data[0].x.length : 0; }"
-)
+# The live per-batch chart's point count once it exceeds ``n``, else null (keep polling). Each
+# refresh of the live view re-creates the chart, so for a moment there may be none to count.
+BATCH_POINTS_ABOVE = """n => {
+    const plot = document.querySelector('.stPlotlyChart .js-plotly-plot');
+    const count = plot && plot.data ? plot.data[0].x.length : 0;
+    return count > n ? count : null;
+}"""
 
 
-def batch_reports_drawn(page: Page) -> int:
-    return page.evaluate(BATCH_POINTS_JS)
+def wait_for_batch_points(page: Page, above: int = 0) -> int:
+    """Wait until the live per-batch chart shows more than ``above`` points; return how many."""
+    return page.wait_for_function(BATCH_POINTS_ABOVE, arg=above).json_value()
 
 
 def test_training_runs_live_across_pages_and_stops(page: Page, server: Server) -> None:
@@ -154,9 +156,8 @@ def test_training_runs_live_across_pages_and_stops(page: Page, server: Server) -
 
     progress = page.get_by_test_id("stProgress")
     expect(progress).to_contain_text("Epoch")
-    page.wait_for_function(f"() => ({BATCH_POINTS_JS})() > 0")
-    seen = batch_reports_drawn(page)
-    page.wait_for_function(f"seen => ({BATCH_POINTS_JS})() > seen", arg=seen)
+    seen = wait_for_batch_points(page)
+    wait_for_batch_points(page, above=seen)  # the chart grows while we watch
 
     page.get_by_test_id("stSidebar").get_by_role("link", name="Draw").click()
     expect(page.locator("canvas.upper-canvas")).to_be_visible()
