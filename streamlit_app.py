@@ -9,16 +9,18 @@ straight from that folder, skipping this file (no sidebar card, no page config).
 
 import streamlit as st
 
-from studio import runtime, widgets
+from studio import resources, runtime, widgets
 
 runtime.adapt_streamlit_to_tensorflow()
 st.set_page_config(page_title="MNIST CNN Studio", page_icon="✏️", layout="wide")
+resources.remove_stale_partials()  # once per server start
 
 page = st.navigation(
     [
         st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+        st.Page("app_pages/models.py", title="Models", icon=":material/inventory_2:"),
     ]
 )
 widgets.model_card()

@@ -56,7 +56,14 @@ def drawing_board(model: keras.Model) -> None:
 
     stages = canvas_to_mnist(image, return_stages=True) if image is not None else None
     with answer_column:
-        if stages is None:
+        if stages is None and image is not None and using_upload:
+            st.warning(
+                "No digit found: the picture looks blank (no ink stands out from its "
+                "background). Upload a photo or scan of one dark digit on a light background, "
+                "or the other way round.",
+                icon=":material/image_search:",
+            )
+        elif stages is None:
             st.info(
                 "Upload a picture of a digit to see the model's prediction."
                 if using_upload

@@ -3,20 +3,20 @@
 import streamlit as st
 
 from mnist_cnn.data import DataError
-from studio import evaluation_view, resources, widgets
+from studio import evaluation_view, messages, resources, widgets
 
 st.title("Evaluate the model")
 st.caption(
-    "The active model on MNIST's test digits, which it never saw in training. "
+    "Your model (chosen in the sidebar) on MNIST's test digits, which it never saw in training. "
     "Click a square of the confusion matrix to see the digits behind it."
 )
 
-widgets.model_or_stop()
+record = widgets.model_or_stop().record
 try:
     images, _ = resources.test_set()
-    evaluation = resources.current_evaluation()
+    evaluation = resources.evaluation(record)
 except DataError as error:
-    st.error(str(error), icon=":material/error:")
+    st.error(messages.for_visitor(str(error)), icon=":material/error:")
     st.stop()
 
 evaluation_view.summary(evaluation)

@@ -8,6 +8,7 @@ that says what is wrong and what to do about it.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import zipfile
@@ -21,6 +22,8 @@ IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
 # How long the Keras download may wait on an unreachable network before we give up.
 DOWNLOAD_TIMEOUT_S = 15.0
+# Several times MNIST's 60,000 (EMNIST digits has 240,000): more is a hostile or broken header.
+MAX_IMAGES = 1_000_000
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -35,15 +38,39 @@ def load_mnist(path: str | os.PathLike | None = None) -> tuple[Split, Split]:
     Source, in order: ``path``; the file named by ``$MNIST_NPZ``; otherwise a
     download through ``keras.datasets.mnist`` (cached by Keras).
     """
-    if path is None and os.environ.get(MNIST_NPZ_ENV):
-        path = os.environ[MNIST_NPZ_ENV]
+    path = _source(path)
     if path is not None:
         return read_npz(path)
     return _download()
 
 
-def read_npz(path: str | os.PathLike) -> tuple[Split, Split]:
-    """Read and validate an MNIST ``.npz`` file (never unpickles)."""
+def load_test_set(path: str | os.PathLike | None = None) -> Split:
+    """Only ``(x_test, y_test)``, from the same source as ``load_mnist``.
+
+    Scoring a model needs nothing else; from an npz file the training split is never read
+    (a Keras download still comes as one file holding both).
+    """
+    path = _source(path)
+    if path is not None:
+        return read_npz(path, splits=("test",))[0]
+    return _download()[1]
+
+
+def _source(path: str | os.PathLike | None) -> str | os.PathLike | None:
+    if path is None and os.environ.get(MNIST_NPZ_ENV):
+        return os.environ[MNIST_NPZ_ENV]
+    return path
+
+
+def read_npz(
+    path: str | os.PathLike, splits: tuple[str, ...] = ("train", "test")
+) -> tuple[Split, ...]:
+    """Read and validate the ``splits`` of an MNIST ``.npz`` file, in that order.
+
+    Each array's header is checked before a byte of its data is read: a member that is not a
+    ``.npy`` array, holds objects (which would need unpickling) or claims more data than it
+    holds is a ``DataError``, never an allocation of whatever size a hostile header asks for.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(
@@ -55,61 +82,93 @@ def read_npz(path: str | os.PathLike) -> tuple[Split, Split]:
             f"{path} is not a readable .npz file (not a zip archive). Re-download "
             f"mnist.npz or point {MNIST_NPZ_ENV} at a good copy."
         )
+    keys = [f"{kind}_{split}" for split in splits for kind in ("x", "y")]
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [key for key in EXPECTED_KEYS if key not in npz.files]
+        with zipfile.ZipFile(path) as archive:
+            members = {
+                name.removesuffix(".npy"): info
+                for info in archive.infolist()
+                if (name := info.filename).endswith(".npy")
+            }
+            missing = [key for key in keys if key not in members]
             if missing:
                 raise DataError(
                     f"{path} is missing the arrays {', '.join(missing)}. An MNIST .npz needs "
                     f"{', '.join(EXPECTED_KEYS)}, as keras.datasets.mnist saves it."
                 )
-            arrays = {key: npz[key] for key in EXPECTED_KEYS}
+            arrays = {key: _read_member(archive, members[key], key, path) for key in keys}
     except DataError:
         raise
-    except ValueError as error:  # object arrays refuse to load without pickle
-        raise DataError(
-            f"{path} holds object (pickled) arrays, which are never loaded for safety. "
-            "Save MNIST as plain numeric arrays."
-        ) from error
-    except (OSError, zipfile.BadZipFile, EOFError) as error:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise DataError(
             f"{path} is not a readable .npz file ({error}). Re-download mnist.npz "
             f"or point {MNIST_NPZ_ENV} at a good copy."
         ) from error
-    return _validated(arrays, source=str(path))
+    return tuple(_validated_split(arrays, split, source=str(path)) for split in splits)
 
 
-def _validated(arrays: dict[str, np.ndarray], source: str) -> tuple[Split, Split]:
-    for split in ("train", "test"):
-        images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: Path):
+    """One array, after its header has shown it to be a plain array of a size it really holds."""
+    with archive.open(info) as member:
+        try:
+            version = np.lib.format.read_magic(member)
+            read_header = _HEADER_READERS.get(version)
+            if read_header is None:
+                raise ValueError(f"unsupported .npy format version {version}")
+            shape, _, dtype = read_header(member)
+        except ValueError as error:
             raise DataError(
-                f"{source}: x_{split} has shape {images.shape}; expected (N, 28, 28) images."
-            )
-        if labels.shape != (images.shape[0],):
+                f"{path}: {key} is not a NumPy array ({error}). Save MNIST with numpy.savez."
+            ) from error
+        if dtype.hasobject:
             raise DataError(
-                f"{source}: y_{split} has shape {labels.shape}; expected ({images.shape[0]},), "
-                f"one label per image in x_{split}."
+                f"{path} holds object (pickled) arrays, which are never loaded for safety. "
+                "Save MNIST as plain numeric arrays."
             )
-        if images.dtype != np.uint8:
+        claimed = math.prod(shape) * dtype.itemsize
+        held = info.file_size - member.tell()
+        if claimed != held or (shape and shape[0] > MAX_IMAGES):
             raise DataError(
-                f"{source}: x_{split} has dtype {images.dtype}; expected uint8 pixels 0..255."
+                f"{path}: the header of {key} claims shape {shape} ({claimed:,} bytes) but the "
+                f"file holds {held:,} bytes for it; the file is damaged or not MNIST."
             )
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise DataError(
-                f"{source}: y_{split} has dtype {labels.dtype}; expected integer labels 0..9."
-            )
-        if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-            raise DataError(
-                f"{source}: y_{split} has labels from {labels.min()} to {labels.max()}; "
-                "expected digits 0..9."
-            )
-        if images.shape[0] == 0:
-            raise DataError(f"{source}: x_{split} holds no images.")
-    return (
-        (arrays["x_train"], arrays["y_train"].astype(np.uint8)),
-        (arrays["x_test"], arrays["y_test"].astype(np.uint8)),
-    )
+    with archive.open(info) as member:
+        return np.lib.format.read_array(member, allow_pickle=False)
+
+
+def _validated_split(arrays: dict[str, np.ndarray], split: str, source: str) -> Split:
+    images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(
+            f"{source}: x_{split} has shape {images.shape}; expected (N, 28, 28) images."
+        )
+    if labels.shape != (images.shape[0],):
+        raise DataError(
+            f"{source}: y_{split} has shape {labels.shape}; expected ({images.shape[0]},), "
+            f"one label per image in x_{split}."
+        )
+    if images.dtype != np.uint8:
+        raise DataError(
+            f"{source}: x_{split} has dtype {images.dtype}; expected uint8 pixels 0..255."
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(
+            f"{source}: y_{split} has dtype {labels.dtype}; expected integer labels 0..9."
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise DataError(
+            f"{source}: y_{split} has labels from {labels.min()} to {labels.max()}; "
+            "expected digits 0..9."
+        )
+    if images.shape[0] == 0:
+        raise DataError(f"{source}: x_{split} holds no images.")
+    return images, labels.astype(np.uint8)
 
 
 def _download() -> tuple[Split, Split]:
@@ -128,7 +187,8 @@ def _download() -> tuple[Split, Split]:
     finally:
         socket.setdefaulttimeout(previous)
     arrays = dict(zip(EXPECTED_KEYS, (x_train, y_train, x_test, y_test), strict=True))
-    return _validated(arrays, source="keras.datasets.mnist")
+    source = "keras.datasets.mnist"
+    return _validated_split(arrays, "train", source), _validated_split(arrays, "test", source)
 
 
 def prepare_images(images: np.ndarray) -> np.ndarray:

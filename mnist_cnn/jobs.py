@@ -2,8 +2,12 @@
 
 The command line runs ``train_evaluate_save`` directly. The web app runs it in a
 ``TrainingJob`` thread held by a ``TrainingRegistry``, which allows one run per
-server: pages poll ``snapshot()`` to draw live progress, and any visitor can
-watch or stop the run in progress.
+server: pages poll ``snapshot()`` to draw live progress. Each run records the
+session that started it (its ``owner``), so that session alone can adopt the new
+model, and in public mode alone stop it.
+
+A Stop that arrives any time before the model is saved discards the run: the
+models folder and every session's model stay as they were.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from mnist_cnn import settings
 from mnist_cnn.data import DataError, load_mnist
 from mnist_cnn.evaluation import Evaluation, evaluate
-from mnist_cnn.store import ModelRecord, save_model
+from mnist_cnn.store import ModelRecord, check_writable, prune_models, save_model
 from mnist_cnn.training import (
     BatchProgress,
     EpochProgress,
@@ -41,13 +47,22 @@ def train_evaluate_save(
     data_path: str | os.PathLike | None = None,
     models_directory: str | os.PathLike | None = None,
     made_with: str = "mnist_cnn.jobs.train_evaluate_save",
+    in_use: Callable[[], Iterable[str]] = tuple,
 ) -> TrainingOutcome:
-    """Train on MNIST, score on its test set and save; a stopped run saves nothing."""
+    """Train on MNIST, score on its test set, save, then prune old models.
+
+    The models folder is checked before any work (``ModelsDirError``). A stopped run saves
+    nothing, even when the stop arrives after the last batch. Pruning keeps the models whose
+    ids ``in_use`` returns (those live sessions use) and the new one.
+    """
+    check_writable(models_directory)
     (x_train, y_train), (x_test, y_test) = load_mnist(data_path)
     result = train(x_train, y_train, config, listener, stop_event)
     if result.stopped:
         return TrainingOutcome(result, None, None)
     evaluation = evaluate(result.model, x_test, y_test)
+    if stop_event is not None and stop_event.is_set():  # stopped while scoring: still a stop
+        return TrainingOutcome(replace(result, stopped=True), None, None)
     metadata = {
         "made_with": made_with,
         "config": config.to_dict(),
@@ -58,6 +73,7 @@ def train_evaluate_save(
         "test_accuracy": evaluation.accuracy,
     }
     record = save_model(result.model, metadata, models_directory)
+    prune_models(models_directory, protected={record.key, *in_use()})
     return TrainingOutcome(result, evaluation, record)
 
 
@@ -116,13 +132,16 @@ class TrainingJob:
         config: TrainConfig,
         data_path: str | os.PathLike | None = None,
         models_directory: str | os.PathLike | None = None,
+        owner: str | None = None,
+        in_use: Callable[[], Iterable[str]] = tuple,
     ) -> None:
+        self.owner = owner  # the session that started the run (None: the command line)
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
         self._state = JobSnapshot("running", config, time.time(), [], [])
         self._thread = threading.Thread(
             target=self._run,
-            args=(data_path, models_directory),
+            args=(data_path, models_directory, in_use),
             name="mnist-training",
             daemon=True,
         )
@@ -137,7 +156,7 @@ class TrainingJob:
             return replace(state, batches=list(state.batches), epochs=list(state.epochs))
 
     def stop(self) -> None:
-        """Ask the run to stop before its next batch; the previous model stays active."""
+        """Ask the run to stop; unless the model is already saved, nothing will be."""
         self._stop_event.set()
         self._update(lambda s: replace(s, status="stopping") if s.active else s)
 
@@ -156,7 +175,7 @@ class TrainingJob:
         with self._lock:
             self._state = change(self._state)
 
-    def _run(self, data_path, models_directory) -> None:
+    def _run(self, data_path, models_directory, in_use) -> None:
         try:
             outcome = train_evaluate_save(
                 self._state.config,
@@ -165,6 +184,7 @@ class TrainingJob:
                 data_path=data_path,
                 models_directory=models_directory,
                 made_with="web app Train page",
+                in_use=in_use,
             )
         except DataError as error:
             self._finish(status="failed", message=str(error))
@@ -193,27 +213,56 @@ class TrainingBusyError(RuntimeError):
 class TrainingRegistry:
     """The server's training runs: at most one active at a time."""
 
+    # Sessions whose last run is remembered for them to adopt; older ones are forgotten.
+    REMEMBERED_OWNERS = 100
+
     def __init__(
         self,
         data_path: str | os.PathLike | None = None,
         models_directory: str | os.PathLike | None = None,
+        in_use: Callable[[], Iterable[str]] = tuple,
     ) -> None:
         self._lock = threading.Lock()
         self._latest: TrainingJob | None = None
+        self._by_owner: dict[str, TrainingJob] = {}
         self._data_path = data_path
         self._models_directory = models_directory
+        self._in_use = in_use
 
     @property
     def latest(self) -> TrainingJob | None:
         """The run in progress, or else the last one to end (for its results)."""
         return self._latest
 
-    def start(self, config: TrainConfig) -> TrainingJob:
+    def run_of(self, owner: str) -> TrainingJob | None:
+        """The last run that ``owner`` started, even if another has started since."""
+        with self._lock:
+            return self._by_owner.get(owner)
+
+    def start(self, config: TrainConfig, owner: str | None = None) -> TrainingJob:
+        """Start a run, or raise ``TrainingBusyError``, ``ModelsDirError`` or ``ValueError``.
+
+        Checked first: the public epoch cap (``settings.max_epochs``), and that the models
+        folder takes a new model (rather than failing at the end of the run).
+        """
+        limit = settings.max_epochs()
+        if settings.public_mode() and config.epochs > limit:
+            raise ValueError(
+                f"{config.epochs} epochs is more than this server allows ({limit}; "
+                f"{settings.MAX_EPOCHS_ENV} sets it)."
+            )
+        check_writable(self._models_directory)
         with self._lock:
             if self._latest is not None and self._latest.snapshot().active:
                 raise TrainingBusyError(
                     "A training run is already in progress on this server; watch it below "
                     "or wait for it to finish."
                 )
-            self._latest = TrainingJob(config, self._data_path, self._models_directory).start()
-            return self._latest
+            job = TrainingJob(config, self._data_path, self._models_directory, owner, self._in_use)
+            self._latest = job.start()
+            if owner is not None:
+                self._by_owner.pop(owner, None)
+                self._by_owner[owner] = job
+                while len(self._by_owner) > self.REMEMBERED_OWNERS:
+                    del self._by_owner[next(iter(self._by_owner))]
+            return job

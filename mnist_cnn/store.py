@@ -3,10 +3,15 @@
 Each trained model is a folder ``<models dir>/<UTC timestamp>/`` holding
 ``model.keras`` and ``metadata.json``. A save writes a hidden ``.partial-*``
 folder and renames it into place in one step, so a crash or a stopped run never
-leaves a half-written model where readers look. The newest complete folder is
-the active model; with none, the model bundled with the package is. Models load
-with Keras safe mode (no arbitrary code) and are checked to take 28x28x1 images
-and give 10 probabilities.
+leaves a half-written model where readers look. A model's id is its folder's name
+(``bundled`` for the model shipped with the package); the server default is the
+pinned model (``MNIST_CNN_DEFAULT_MODEL``), else the bundled one in public mode and
+the newest trained one locally. Models load with Keras safe mode (no arbitrary code)
+and are checked to take 28x28x1 images and give 10 probabilities.
+
+Retention: ``prune_models`` keeps the newest ``MNIST_CNN_KEEP_MODELS`` trained models
+and never the bundled, pinned or in-use ones; ``remove_stale_partials`` clears what a
+killed save left behind.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import os
 import platform
 import shutil
 import tempfile
+import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,16 +33,26 @@ import numpy as np
 import sklearn
 import tensorflow as tf
 
+from mnist_cnn import settings
+
 MODELS_DIR_ENV = "MNIST_CNN_MODELS_DIR"
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "trained_models"
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
 PARTIAL_PREFIX = ".partial-"
+FOLDER_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
+BUNDLED_ID = "bundled"
+# A save takes seconds; a .partial-* folder this old was left by a killed process.
+STALE_PARTIAL_S = 3600
 
 
 class ModelLoadError(RuntimeError):
     """A model file could not be loaded; the message says which and why."""
+
+
+class ModelsDirError(RuntimeError):
+    """The models folder cannot take a new model; the message names the setting to change."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,25 @@ class ModelRecord:
         except OSError:
             stamp = 0
         return f"{'bundled' if self.bundled else 'trained'}:{self.folder.name}:{stamp}"
+
+    @property
+    def key(self) -> str:
+        """The model's id for people and settings: ``bundled`` or the trained folder's name."""
+        return BUNDLED_ID if self.bundled else self.folder.name
+
+    @property
+    def name(self) -> str:
+        """A readable name: the one given by a rename, else when the model was made."""
+        given = self.metadata.get("name")
+        if isinstance(given, str) and given.strip():
+            return given.strip()
+        if self.bundled:
+            return "Bundled model"
+        try:
+            made = datetime.strptime(self.folder.name, FOLDER_TIME_FORMAT)
+        except ValueError:
+            return self.folder.name
+        return made.strftime("Run of %d %b %H:%M:%S")
 
 
 @dataclass
@@ -103,7 +139,7 @@ def save_model(
         (partial / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
         for name in (MODEL_FILE, METADATA_FILE):
             _fsync(partial / name)
-        final = target_dir / created.strftime("%Y%m%dT%H%M%S%fZ")
+        final = target_dir / created.strftime(FOLDER_TIME_FORMAT)
         os.rename(partial, final)  # atomic: readers see the whole folder or nothing
         _fsync(target_dir)
     except BaseException:
@@ -153,12 +189,49 @@ def trained_records(directory: str | os.PathLike | None = None) -> list[ModelRec
     ]
 
 
-def active_record(directory: str | os.PathLike | None = None) -> ModelRecord:
-    """The model the app and CLI use: the newest trained one, else the bundled one.
+def all_records(directory: str | os.PathLike | None = None) -> list[ModelRecord]:
+    """Every model the server knows: the bundled one first, then trained ones, newest first."""
+    return [*_bundled_records(), *trained_records(directory)]
 
-    Called on every page run, so it reads only the newest folder's metadata.
+
+def find_record(key: str, directory: str | os.PathLike | None = None) -> ModelRecord | None:
+    """The model with id ``key`` (``bundled`` or a trained model's folder name), if it exists."""
+    if key == BUNDLED_ID:
+        shipped = _bundled_records()
+        return shipped[0] if shipped else None
+    if key.startswith(".") or os.sep in key or (os.altsep and os.altsep in key):
+        return None  # ids are plain folder names: never a path out of the models folder
+    folder = models_dir(directory) / key
+    if not (folder / MODEL_FILE).is_file():
+        return None
+    return ModelRecord(folder, _read_metadata(folder), bundled=False)
+
+
+def pinned_record(directory: str | os.PathLike | None = None) -> ModelRecord | None:
+    """The model the operator pinned with ``MNIST_CNN_DEFAULT_MODEL``, if any."""
+    key = settings.default_model()
+    if key is None:
+        return None
+    record = find_record(key, directory)
+    if record is None:
+        raise ModelLoadError(
+            f"{settings.DEFAULT_MODEL_ENV}={key!r} names no model; "
+            "`python -m mnist_cnn models` lists the ids."
+        )
+    return record
+
+
+def active_record(directory: str | os.PathLike | None = None) -> ModelRecord:
+    """The server default, where new sessions and the CLI start.
+
+    The pinned model if the operator set one; else the bundled model in public mode (so one
+    visitor's run never changes what the next visitor gets) and the newest trained model
+    locally. Called on every page run, so it reads only the chosen folder's metadata.
     """
-    newest = _model_folders(models_dir(directory))[:1]
+    pinned = pinned_record(directory)
+    if pinned is not None:
+        return pinned
+    newest = [] if settings.public_mode() else _model_folders(models_dir(directory))[:1]
     if not newest:
         return bundled_record()
     return ModelRecord(newest[0], _read_metadata(newest[0]), bundled=False)
@@ -198,8 +271,16 @@ def load_record(record: ModelRecord) -> keras.Model:
 
 
 def load_active(directory: str | os.PathLike | None = None) -> LoadedModel:
-    """Load the active model, falling back (with warnings) past any that will not load."""
-    candidates = [*trained_records(directory), *_bundled_records()]
+    """Load the server default, falling back (with warnings) past any that will not load.
+
+    A pinned model is the operator's explicit choice: it loads or raises. Otherwise the
+    candidates are the newest trained models (local mode only), then the bundled one.
+    """
+    pinned = pinned_record(directory)
+    if pinned is not None:
+        return LoadedModel(load_record(pinned), pinned)
+    trained = [] if settings.public_mode() else trained_records(directory)
+    candidates = [*trained, *_bundled_records()]
     problems: list[str] = []
     for record in candidates:
         try:
@@ -226,3 +307,115 @@ def load_model(
     if path is not None:
         return load_keras_file(path)
     return load_active(directory).model
+
+
+def resolve_model(id_or_path: str, directory: str | os.PathLike | None = None) -> keras.Model:
+    """Load a model named by its id (``python -m mnist_cnn models``) or a ``.keras`` path."""
+    record = find_record(id_or_path, directory)
+    if record is not None:
+        return load_record(record)
+    if Path(id_or_path).suffix == ".keras" or Path(id_or_path).exists():
+        return load_keras_file(id_or_path)
+    raise ModelLoadError(
+        f"No model with id {id_or_path!r} and no .keras file there; "
+        "`python -m mnist_cnn models` lists the ids."
+    )
+
+
+# --- Managing saved models -----------------------------------------------------------------
+
+
+def rename_model(record: ModelRecord, name: str) -> ModelRecord:
+    """Give a trained model a readable name (kept in its metadata; its id does not change)."""
+    if record.bundled:
+        raise ValueError("The bundled model cannot be renamed.")
+    name = name.strip()
+    if not name:
+        raise ValueError("A model's name cannot be empty.")
+    metadata = {**record.metadata, "name": name}
+    _write_atomically(record.folder / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
+    return ModelRecord(record.folder, metadata, bundled=False)
+
+
+def delete_model(record: ModelRecord) -> None:
+    """Delete a trained model; it vanishes from listings in one step (a rename), then its files."""
+    if record.bundled:
+        raise ValueError("The bundled model cannot be deleted.")
+    doomed = record.folder.with_name(f"{PARTIAL_PREFIX}deleted-{record.folder.name}")
+    os.rename(record.folder, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def prune_models(
+    directory: str | os.PathLike | None = None,
+    keep: int | None = None,
+    protected: Iterable[str] = (),
+) -> list[ModelRecord]:
+    """Delete trained models beyond the newest ``keep`` (``MNIST_CNN_KEEP_MODELS``).
+
+    Never deletes the pinned model or any whose id is in ``protected`` (the models live
+    sessions use); those do not count against ``keep`` either. Returns what was deleted.
+    """
+    keep = settings.keep_models() if keep is None else keep
+    spared = set(protected)
+    if settings.default_model():
+        spared.add(settings.default_model())
+    prunable = [record for record in trained_records(directory) if record.key not in spared]
+    doomed = prunable[keep:]
+    for record in doomed:
+        try:
+            delete_model(record)
+        except OSError:
+            continue  # another process removed it first
+    return doomed
+
+
+def remove_stale_partials(
+    directory: str | os.PathLike | None = None, older_than_s: float = STALE_PARTIAL_S
+) -> int:
+    """Remove ``.partial-*`` folders that killed saves left behind; returns how many."""
+    folder = models_dir(directory)
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for leftover in folder.glob(f"{PARTIAL_PREFIX}*"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                shutil.rmtree(leftover)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def check_writable(directory: str | os.PathLike | None = None) -> Path:
+    """Make sure a model can be saved, before a run spends minutes training one.
+
+    Creates the folder if needed and writes and removes a probe file in it.
+    """
+    folder = models_dir(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe_fd, probe = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=folder)
+        os.close(probe_fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise ModelsDirError(
+            f"Models cannot be saved in {folder} ({error.strerror or error}). "
+            f"Set {MODELS_DIR_ENV} to a writable folder."
+        ) from error
+    return folder
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, temporary = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as output:
+            output.write(text)
+            output.flush()
+            os.fsync(output.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -238,6 +238,8 @@ def train(
             )
     except _Stopped:
         stopped = True
+    # A stop that arrives after the last batch (during the last validation pass) still counts.
+    stopped = stopped or (stop_event is not None and stop_event.is_set())
     return TrainingResult(
         model=model,
         config=config,

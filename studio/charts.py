@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from mnist_cnn.evaluation import Evaluation
 from mnist_cnn.training import BatchProgress, EpochProgress
 
 PRIMARY = "#4F46E5"
@@ -236,3 +237,65 @@ def _cell_label(value: float, normalise: bool) -> str:
     if not normalise:
         return str(int(value))
     return f"{value:.0%}" if value >= 0.005 else "<1%"
+
+
+# One colour per model when several are compared: the model colour first, then distinct hues.
+MODEL_COLOURS = [PRIMARY, ACCENT, "#10B981", "#EF4444", "#0EA5E9", "#8B5CF6"]
+
+
+def history_figure(histories: dict[str, Sequence[dict]]) -> go.Figure:
+    """Per-epoch loss and accuracy of saved models (their metadata's ``history``), overlaid.
+
+    Validation is the solid line (what tells models apart); training is dotted in the same
+    colour. Models trained without a validation split show training only.
+    """
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    for index, (name, history) in enumerate(histories.items()):
+        colour = MODEL_COLOURS[index % len(MODEL_COLOURS)]
+        epochs = [entry.get("epoch") for entry in history]
+        for prefix, dash, label in (("val_", "solid", "validation"), ("", "dot", "training")):
+            for column, metric in ((1, "loss"), (2, "accuracy")):
+                values = [entry.get(prefix + metric) for entry in history]
+                if all(value is None for value in values):
+                    continue
+                figure.add_scatter(
+                    x=epochs,
+                    y=values,
+                    mode="lines+markers",
+                    name=f"{name}: {label}",
+                    legendgroup=name,
+                    line={"color": colour, "dash": dash},
+                    showlegend=column == 1,
+                    row=1,
+                    col=column,
+                )
+    figure.update_xaxes(dtick=1)
+    figure.update_yaxes(tickformat=".1%", row=1, col=2)
+    return _training_layout(figure, "epoch")
+
+
+def f1_figure(evaluations: dict[str, Evaluation]) -> go.Figure:
+    """Per-digit F1 of several models as grouped bars: where one model beats another."""
+    figure = go.Figure()
+    for index, (name, evaluation) in enumerate(evaluations.items()):
+        figure.add_bar(
+            x=[str(row["digit"]) for row in evaluation.per_class()],
+            y=[row["f1-score"] for row in evaluation.per_class()],
+            name=name,
+            marker_color=MODEL_COLOURS[index % len(MODEL_COLOURS)],
+            hovertemplate=f"{name}<br>digit %{{x}}: F1 %{{y:.2%}}<extra></extra>",
+        )
+    lowest = min(
+        (row["f1-score"] for e in evaluations.values() for row in e.per_class()), default=0.0
+    )
+    figure.update_layout(
+        barmode="group",
+        height=300,
+        margin={"l": 10, "r": 10, "t": 20, "b": 10},
+        xaxis={"title": "digit", "type": "category"},
+        # Zoomed to where the models differ: F1 scores of trained models sit close to 100%.
+        yaxis={"title": "F1", "tickformat": ".0%", "range": [max(0.0, lowest - 0.02), 1.0]},
+        legend={"orientation": "h", "y": -0.25},
+        font=_FONT,
+    )
+    return figure

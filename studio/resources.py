@@ -1,8 +1,9 @@
 """Everything expensive, loaded once per server and shared by every visitor and page.
 
 Reruns happen on every click and every stroke on the canvas, so nothing here may be recomputed
-in one. The model and its evaluation are keyed on the active model's record id, which changes
-when a training run saves a new model: the next rerun on any page picks it up.
+in one. Models and their evaluations are keyed on the model record's id, which changes when its
+file does; a bounded number of each stays in memory, since each visitor may pick a different
+model (studio/session.py holds which one).
 """
 
 from __future__ import annotations
@@ -12,27 +13,62 @@ import os
 import numpy as np
 import streamlit as st
 
-from mnist_cnn.data import MNIST_NPZ_ENV, load_mnist
+from mnist_cnn.data import MNIST_NPZ_ENV, load_test_set
 from mnist_cnn.evaluation import Evaluation, evaluate
 from mnist_cnn.jobs import TrainingRegistry
-from mnist_cnn.store import LoadedModel, active_record, load_active
+from mnist_cnn.store import LoadedModel, ModelRecord, active_record, load_active, load_record
+from mnist_cnn.store import remove_stale_partials as _remove_stale_partials
+from studio.usage import ModelUsage
+
+# Models held in memory at once (~5 MB each with their compiled predict functions): enough for
+# the default, a few visitors' picks and a comparison on the Models page.
+CACHED_MODELS = 8
 
 
 @st.cache_resource(show_spinner=False)
 def training_registry() -> TrainingRegistry:
-    """The server's one registry, so every visitor sees (and cannot double) the run in progress."""
-    return TrainingRegistry()
+    """The server's one registry, so every visitor sees (and cannot double) the run in progress.
+
+    Its runs prune old models after saving, sparing those that live sessions use.
+    """
+    return TrainingRegistry(in_use=model_usage().in_use)
 
 
-def current_model() -> LoadedModel:
-    """The active model: the newest trained one, else the bundled one (raises ModelLoadError)."""
-    return _loaded_model(active_record().id)
+@st.cache_resource(show_spinner=False)
+def model_usage() -> ModelUsage:
+    """Which model each live session uses, shared by every session on this server."""
+    return ModelUsage()
+
+
+@st.cache_resource(show_spinner=False)
+def remove_stale_partials() -> int:
+    """Once per server start: clear ``.partial-*`` folders that killed saves left behind."""
+    return _remove_stale_partials()
+
+
+def default_model() -> LoadedModel:
+    """The server default (see ``store.active_record``), falling back past models that fail."""
+    return _default_model(_default_key())
+
+
+def _default_key() -> str:
+    return active_record().id
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
-def _loaded_model(record_id: str) -> LoadedModel:
-    # Two entries: the new model and the one that sessions mid-rerun may still hold.
+def _default_model(record_id: str) -> LoadedModel:
+    # Two entries: the new default and the one that sessions mid-rerun may still hold.
     return load_active()
+
+
+def loaded_model(record: ModelRecord) -> LoadedModel:
+    """``record``'s model, loaded once per server (raises ModelLoadError)."""
+    return _loaded_model(record.id, record)
+
+
+@st.cache_resource(max_entries=CACHED_MODELS, show_spinner="Loading the model…")
+def _loaded_model(record_id: str, _record: ModelRecord) -> LoadedModel:
+    return LoadedModel(load_record(_record), _record)
 
 
 def test_set() -> tuple[np.ndarray, np.ndarray]:
@@ -42,16 +78,15 @@ def test_set() -> tuple[np.ndarray, np.ndarray]:
 
 @st.cache_resource(max_entries=1, show_spinner="Loading the MNIST test set…")
 def _test_set(source: str | None) -> tuple[np.ndarray, np.ndarray]:
-    _, test = load_mnist(source)
-    return test
+    return load_test_set(source)
 
 
-def current_evaluation() -> Evaluation:
-    """The active model scored on the test set, computed once per model."""
-    return _evaluation(active_record().id, os.environ.get(MNIST_NPZ_ENV) or None)
+def evaluation(record: ModelRecord) -> Evaluation:
+    """``record``'s model scored on the test set, computed once per model."""
+    return _evaluation(record.id, os.environ.get(MNIST_NPZ_ENV) or None, record)
 
 
-@st.cache_resource(max_entries=2, show_spinner="Scoring the model on the test set…")
-def _evaluation(record_id: str, source: str | None) -> Evaluation:
+@st.cache_resource(max_entries=CACHED_MODELS, show_spinner="Scoring the model on the test set…")
+def _evaluation(record_id: str, source: str | None, _record: ModelRecord) -> Evaluation:
     images, labels = _test_set(source)
-    return evaluate(_loaded_model(record_id).model, images, labels)
+    return evaluate(loaded_model(_record).model, images, labels)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mnist_cnn.jobs import JobSnapshot, TrainingJob
-from studio import charts, resources, widgets
+from studio import charts, messages, session, widgets
 
 
 def format_duration(seconds: float) -> str:
@@ -39,17 +39,22 @@ def progress_text(snapshot: JobSnapshot) -> str:
     return " · ".join(parts)
 
 
-def live_run(job: TrainingJob) -> None:
-    """Progress, a Stop button and live charts; hands back to a full rerun when the run ends."""
+def live_run(job: TrainingJob, can_stop: bool = True) -> None:
+    """Progress, a Stop button and live charts; hands back to a full rerun when the run ends.
+
+    Without ``can_stop`` (someone else's run, in public mode) the button is disabled and has
+    no callback: a crafted click from this session cannot stop the run either.
+    """
     snapshot = job.snapshot()
     if not snapshot.active:
-        st.rerun()  # a full rerun shows the outcome and the new active model on the whole page
+        st.rerun()  # a full rerun shows the outcome and the new model on the whole page
     st.progress(snapshot.fraction_done, text=progress_text(snapshot))
     st.button(
         "Stop training",
-        on_click=job.stop,
+        on_click=job.stop if can_stop else None,
         icon=":material/stop_circle:",
-        disabled=snapshot.status == "stopping",
+        disabled=not can_stop or snapshot.status == "stopping",
+        help=None if can_stop else "Only the visitor who started this run can stop it.",
     )
     charts_of(snapshot)
 
@@ -64,10 +69,13 @@ def charts_of(snapshot: JobSnapshot) -> None:
         widgets.plotly(charts.epoch_figure(snapshot.epochs))
 
 
-def outcome(snapshot: JobSnapshot) -> None:
-    """How the last run ended: final figures and a download, a stop notice, or the error."""
+def outcome(snapshot: JobSnapshot, ours: bool = True) -> None:
+    """How the last run ended: final figures and a download, a stop notice, or the error.
+
+    ``ours``: this session started the run, so a finished run is now its model.
+    """
     if snapshot.status == "failed":
-        st.error(snapshot.message, icon=":material/error:")
+        st.error(messages.for_visitor(snapshot.message), icon=":material/error:")
         return
     if snapshot.status == "stopped":
         when = (
@@ -75,10 +83,10 @@ def outcome(snapshot: JobSnapshot) -> None:
             if snapshot.batches
             else "before the first batch"
         )
-        active = resources.current_model().record
+        current = session.current_record()
         st.info(
-            f"Training stopped {when}. Nothing was saved, so the active model is still the "
-            f"previous one: {widgets.describe_origin(active)}.",
+            f"Training stopped {when}. Nothing was saved, so your model is still the "
+            f"previous one: {current.name} ({widgets.describe_origin(current)}).",
             icon=":material/stop_circle:",
         )
         charts_of(snapshot)
@@ -88,7 +96,11 @@ def outcome(snapshot: JobSnapshot) -> None:
     st.success(
         f"Training finished: test accuracy {snapshot.test_accuracy:.2%} on "
         f"{widgets.count(record.metadata.get('test_images'), 'test image')}. "
-        "It is now the active model on every page.",
+        + (
+            f"It is now your model on every page: {record.name}."
+            if ours
+            else f"It was saved as {record.name}; pick it in the sidebar's Model box to use it."
+        ),
         icon=":material/check_circle:",
     )
     figures = st.columns(4)

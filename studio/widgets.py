@@ -12,7 +12,7 @@ import streamlit as st
 
 from mnist_cnn.drawing import DrawingStages
 from mnist_cnn.store import LoadedModel, ModelLoadError, ModelRecord
-from studio import charts, resources
+from studio import charts, messages, session
 
 # Below this probability for the top digit the page says the model is unsure.
 UNSURE_BELOW = 0.6
@@ -27,38 +27,46 @@ STAGE_CAPTIONS = {
 }
 
 
-# --- The active model ------------------------------------------------------------------------
+# --- The session's model ---------------------------------------------------------------------
 
 
 def model_or_stop() -> LoadedModel:
-    """The active model, or an explanation and the end of this run when none will load."""
+    """This session's model, or an explanation and the end of this run when it will not load."""
     try:
-        return resources.current_model()
+        return session.current_model()
     except ModelLoadError as error:
-        st.error(f"No model could be loaded. Train one on the Train page. ({error})")
+        st.error(
+            "This model could not be loaded: pick another in the sidebar's Model box, or train "
+            f"one on the Train page. ({messages.for_visitor(str(error))})",
+            icon=":material/error:",
+        )
         st.stop()
 
 
 def model_card() -> None:
-    """The sidebar card for the active model, shown on every page."""
+    """The sidebar's "Model" picker and a card for the chosen model, shown on every page."""
     with st.sidebar:
         st.subheader("Active model")
         try:
-            loaded = resources.current_model()
-        except ModelLoadError:
-            st.warning("No model yet: train one on the Train page.")
+            session.adopt_finished_run()
+            record = session.picker()
+            problems = session.model_warnings()
+        except ModelLoadError as error:
+            st.warning(messages.for_visitor(f"No model yet: train one on the Train page. {error}"))
             return
-        metadata = loaded.record.metadata
+        for notice in session.notices():
+            st.info(notice, icon=":material/swap_horiz:")
+        metadata = record.metadata
         accuracy = metadata.get("test_accuracy")
         st.metric(
             "Test accuracy",
             f"{accuracy:.2%}" if isinstance(accuracy, float) else "unknown",
             help=f"On {count(metadata.get('test_images'), 'MNIST test image')}.",
         )
-        st.caption(describe_origin(loaded.record))
+        st.caption(describe_origin(record))
         st.caption(describe_config(metadata.get("config") or {}))
-        for problem in loaded.warnings:
-            st.warning(problem)
+        for problem in problems:
+            st.warning(messages.for_visitor(problem))
 
 
 def describe_origin(record: ModelRecord) -> str:

@@ -1,9 +1,11 @@
+import io
 import socket
+import zipfile
 
 import numpy as np
 import pytest
 
-from mnist_cnn.data import DataError, load_mnist, prepare_images, read_npz
+from mnist_cnn.data import DataError, load_mnist, load_test_set, prepare_images, read_npz
 
 
 def write_npz(path, **overrides):
@@ -124,3 +126,56 @@ def test_no_network_and_no_env_fails_fast_naming_the_variable(tmp_path, monkeypa
     monkeypatch.setattr(socket.socket, "connect", no_network)
     with pytest.raises(DataError, match=r"Could not download MNIST.*set MNIST_NPZ"):
         load_mnist()
+
+
+def npy_bytes(array) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def write_members(path, **members: bytes):
+    """An npz written member by member, so a test can put anything in one."""
+    arrays = {
+        "x_train": npy_bytes(np.zeros((20, 28, 28), np.uint8)),
+        "y_train": npy_bytes(np.arange(20, dtype=np.uint8) % 10),
+        "x_test": npy_bytes(np.zeros((10, 28, 28), np.uint8)),
+        "y_test": npy_bytes(np.arange(10, dtype=np.uint8)),
+    }
+    arrays.update(members)
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, content in arrays.items():
+            archive.writestr(f"{key}.npy", content)
+    return path
+
+
+def test_member_that_is_not_an_array(tmp_path):
+    path = write_members(tmp_path / "m.npz", x_train=b"these bytes are not an array")
+    with pytest.raises(DataError, match="x_train is not a NumPy array"):
+        read_npz(path)
+
+
+def test_header_claiming_a_billion_images_is_refused_before_allocating(tmp_path):
+    honest = npy_bytes(np.zeros((1, 28, 28), np.uint8))
+    lying = honest.replace(b"(1, 28, 28)", b"(1000000000, 28, 28)")
+    assert len(lying) == len(honest) + 9  # the header grew; the data is still one image
+    path = write_members(tmp_path / "m.npz", x_test=lying)
+    with pytest.raises(DataError, match=r"claims shape \(1000000000, 28, 28\)"):
+        read_npz(path)
+
+
+def test_header_claiming_fewer_bytes_than_held_is_refused(tmp_path):
+    honest = npy_bytes(np.zeros((10, 28, 28), np.uint8))
+    path = write_members(tmp_path / "m.npz", x_test=honest.replace(b"(10, 28", b"(9,  28"))
+    with pytest.raises(DataError, match=r"x_test claims shape \(9, 28, 28\)"):
+        read_npz(path)
+
+
+def test_test_set_alone_never_reads_the_training_split(tmp_path, sample_npz):
+    path = write_members(tmp_path / "m.npz", x_train=b"never read")
+    images, labels = load_test_set(path)
+    assert images.shape == (10, 28, 28) and labels.tolist() == list(range(10))
+    with pytest.raises(DataError):
+        load_mnist(path)
+    (_, _), (sample_images, _) = load_mnist(sample_npz)
+    np.testing.assert_array_equal(load_test_set(sample_npz)[0], sample_images)
