@@ -1,8 +1,9 @@
-"""Command line: ``python -m mnist_cnn train | evaluate | predict``."""
+"""Command line: ``python -m mnist_cnn train | evaluate | predict | models``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -10,13 +11,21 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from mnist_cnn.data import DataError, load_mnist
+from mnist_cnn.data import DataError, load_test_set
 from mnist_cnn.drawing import canvas_to_mnist
 from mnist_cnn.evaluation import evaluate, format_report
 from mnist_cnn.images import ImageReadError, read_image
 from mnist_cnn.inference import predict
 from mnist_cnn.jobs import train_evaluate_save
-from mnist_cnn.store import ModelLoadError, load_model
+from mnist_cnn.store import (
+    ModelLoadError,
+    ModelRecord,
+    ModelsDirError,
+    all_records,
+    load_model,
+    remove_stale_partials,
+    resolve_model,
+)
 from mnist_cnn.training import BatchProgress, EpochProgress, TrainConfig
 
 DEFAULTS = TrainConfig()
@@ -58,6 +67,7 @@ class ProgressBar:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    remove_stale_partials(args.models_dir)
     config = TrainConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -79,15 +89,62 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def chosen_model(args: argparse.Namespace):
+    """``--model`` (an id or a .keras path), else the server default."""
+    return resolve_model(args.model) if args.model else load_model()
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
-    _, (x_test, y_test) = load_mnist(args.data)
+    model = chosen_model(args)
+    x_test, y_test = load_test_set(args.data)  # the training split is never read
     print(format_report(evaluate(model, x_test, y_test)))
     return 0
 
 
+def run_models(args: argparse.Namespace) -> int:
+    records = all_records(args.models_dir)
+    if args.json:
+        print(json.dumps([model_summary(record) for record in records], indent=2))
+        return 0
+    print(f"{'id':<24} {'made':<26} {'test acc':>8}  recipe")
+    for record in records:
+        summary = model_summary(record)
+        accuracy = summary["test_accuracy"]
+        print(
+            f"{summary['id']:<24} {summary['created_at'] or '?':<26} "
+            f"{f'{accuracy:.4f}' if accuracy is not None else '?':>8}  "
+            f"{recipe_text(summary['config'])}"
+        )
+    return 0
+
+
+def model_summary(record: ModelRecord) -> dict:
+    """What ``models --json`` prints for one model."""
+    metadata = record.metadata
+    return {
+        "id": record.key,
+        "name": record.name,
+        "bundled": record.bundled,
+        "created_at": metadata.get("created_at"),
+        "test_accuracy": metadata.get("test_accuracy"),
+        "training_seconds": metadata.get("training_seconds"),
+        "config": metadata.get("config") or {},
+        "path": str(record.model_file),
+    }
+
+
+def recipe_text(config: dict) -> str:
+    if not config:
+        return "?"
+    return " ".join(
+        f"{key}={config[key]}"
+        for key in ("epochs", "batch_size", "learning_rate", "validation_split", "augment")
+        if key in config
+    )
+
+
 def run_predict(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
+    model = chosen_model(args)
     status = 0
     for path in args.images:
         try:
@@ -141,11 +198,21 @@ def build_parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("images", nargs="+", type=Path)
     predict_parser.set_defaults(handler=run_predict)
 
+    models_parser = commands.add_parser("models", help="list the models: id, made, recipe, score")
+    models_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    models_parser.add_argument(
+        "--models-dir", help="trained models folder (default: $MNIST_CNN_MODELS_DIR)"
+    )
+    models_parser.set_defaults(handler=run_models)
+
     for sub in (train_parser, evaluate_parser):
         sub.add_argument("--data", help="path to mnist.npz (default: $MNIST_NPZ, else download)")
     for sub in (evaluate_parser, predict_parser):
         sub.add_argument(
-            "--model", help=".keras file (default: newest trained model, else the bundled one)"
+            "--model",
+            metavar="ID_OR_PATH",
+            help="a model id from `models`, or a .keras file (default: the server default: "
+            "$MNIST_CNN_DEFAULT_MODEL, else the newest trained model, else the bundled one)",
         )
     return parser
 
@@ -156,6 +223,6 @@ def main(argv: list[str] | None = None) -> int:
     args.command_line = "python -m mnist_cnn " + shlex.join(argv)
     try:
         return args.handler(args)
-    except (DataError, ModelLoadError, ValueError) as error:
+    except (DataError, ModelLoadError, ModelsDirError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -354,14 +354,14 @@ def prune_models(
     """Delete trained models beyond the newest ``keep`` (``MNIST_CNN_KEEP_MODELS``).
 
     Never deletes the pinned model or any whose id is in ``protected`` (the models live
-    sessions use); those do not count against ``keep`` either. Returns what was deleted.
+    sessions use), so more than ``keep`` may remain. Returns what was deleted.
     """
     keep = settings.keep_models() if keep is None else keep
     spared = set(protected)
     if settings.default_model():
         spared.add(settings.default_model())
-    prunable = [record for record in trained_records(directory) if record.key not in spared]
-    doomed = prunable[keep:]
+    older = trained_records(directory)[keep:]
+    doomed = [record for record in older if record.key not in spared]
     for record in doomed:
         try:
             delete_model(record)

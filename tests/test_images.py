@@ -29,8 +29,19 @@ def test_reader_refuses_decompression_bombs() -> None:
     side = int(MAX_PIXELS**0.5) + 1  # a tiny file that would decode to > 64 megapixels
     bomb = io.BytesIO()
     Image.new("1", (side, side)).save(bomb, format="PNG")
-    with pytest.raises(ImageReadError, match="too large"):
+    with pytest.raises(ImageReadError, match=r"more than the 4 megapixels this app reads"):
         read_image(bomb.getvalue())
+
+
+def test_pixel_cap_is_checked_from_the_header_before_decoding() -> None:
+    """Only the header survives here: decoding would fail, so the refusal came before it."""
+    header_only = png_bytes(np.zeros((2001, 2000), dtype=np.uint8))[:64]
+    with pytest.raises(ImageReadError, match=r"2,000 x 2,001 pixels \(4 megapixels\)"):
+        read_image(header_only)
+    at_the_cap = png_bytes(np.zeros((2000, 2000), dtype=np.uint8))
+    assert read_image(at_the_cap).shape == (560, 560, 4)
+    with pytest.raises(ImageReadError, match="could not be read"):
+        read_image(png_bytes(np.zeros((2000, 2000), dtype=np.uint8))[:64])
 
 
 def test_reader_refuses_other_formats() -> None:

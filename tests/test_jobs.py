@@ -3,7 +3,7 @@ import threading
 import pytest
 
 from mnist_cnn.jobs import TrainingBusyError, TrainingRegistry, train_evaluate_save
-from mnist_cnn.store import active_record, trained_records
+from mnist_cnn.store import ModelsDirError, active_record, trained_records
 from mnist_cnn.training import TrainConfig
 
 
@@ -68,3 +68,65 @@ def test_missing_data_fails_with_the_loaders_message(tmp_path):
     snapshot = job.snapshot()
     assert snapshot.status == "failed"
     assert "MNIST file not found" in snapshot.message and "MNIST_NPZ" in snapshot.message
+
+
+class StopAfterLastBatch:
+    """A listener that presses Stop when the last epoch ends: after the last batch, before the
+    model is scored and saved."""
+
+    def __init__(self, stop_event: threading.Event) -> None:
+        self.stop_event = stop_event
+
+    def on_batch(self, progress) -> None:
+        pass
+
+    def on_epoch(self, progress) -> None:
+        if progress.epoch == progress.epochs:
+            self.stop_event.set()
+
+
+def test_stop_after_the_last_batch_discards_the_run(sample_npz, isolated_models_dir):
+    stop = threading.Event()
+    outcome = train_evaluate_save(
+        TrainConfig(epochs=1), StopAfterLastBatch(stop), stop, data_path=sample_npz
+    )
+    assert outcome.result.stopped and outcome.record is None and outcome.evaluation is None
+    assert trained_records() == [] and active_record().bundled
+    assert [p.name for p in isolated_models_dir.iterdir()] == []  # not even a partial save
+
+
+def test_unwritable_models_folder_refuses_the_run_before_training(sample_npz, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    registry = TrainingRegistry(data_path=sample_npz, models_directory=blocker / "models")
+    with pytest.raises(ModelsDirError, match="MNIST_CNN_MODELS_DIR"):
+        registry.start(TrainConfig(epochs=1))
+    assert registry.latest is None
+    with pytest.raises(ModelsDirError):
+        train_evaluate_save(TrainConfig(epochs=1), models_directory=blocker / "models")
+
+
+def test_public_mode_caps_epochs_and_remembers_who_started_a_run(sample_npz, monkeypatch):
+    monkeypatch.setenv("MNIST_CNN_PUBLIC", "1")
+    monkeypatch.setenv("MNIST_CNN_MAX_EPOCHS", "2")
+    registry = TrainingRegistry(data_path=sample_npz)
+    with pytest.raises(ValueError, match="3 epochs is more than this server allows"):
+        registry.start(TrainConfig(epochs=3), owner="a")
+    job = registry.start(TrainConfig(epochs=1), owner="a")
+    job.join(timeout=300)
+    later = registry.start(TrainConfig(epochs=1), owner="b")
+    assert registry.run_of("a") is job and registry.run_of("b") is later
+    assert registry.run_of("c") is None and job.owner == "a"
+    later.stop()
+    later.join(timeout=300)
+
+
+def test_a_save_prunes_old_models_but_spares_those_in_use(sample_npz, monkeypatch):
+    monkeypatch.setenv("MNIST_CNN_KEEP_MODELS", "1")
+    first = train_evaluate_save(TrainConfig(epochs=1), data_path=sample_npz).record
+    second = train_evaluate_save(
+        TrainConfig(epochs=1), data_path=sample_npz, in_use=lambda: {first.key}
+    ).record
+    assert {r.key for r in trained_records()} == {first.key, second.key}
+    third = train_evaluate_save(TrainConfig(epochs=1), data_path=sample_npz).record
+    assert [r.key for r in trained_records()] == [third.key]
