@@ -119,7 +119,7 @@ def _rename(record: ModelRecord, name: str) -> None:
     except (OSError, ValueError) as error:
         st.error(messages.for_visitor(str(error)))
         return
-    st.session_state[TABLE_GENERATION] += 1
+    _new_table()
     st.rerun()
 
 
@@ -131,8 +131,12 @@ def _delete(record: ModelRecord) -> None:
             messages.for_visitor(f"{record.name} could not be deleted: {error}")
         )
         return
-    st.session_state[TABLE_GENERATION] += 1
+    _new_table()
     st.toast(f"Deleted {record.name}.", icon=":material/delete:")
+
+
+def _new_table() -> None:
+    st.session_state[TABLE_GENERATION] = st.session_state.get(TABLE_GENERATION, 0) + 1
 
 
 def compare(records: list[ModelRecord]) -> None:

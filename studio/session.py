@@ -96,7 +96,8 @@ def picker() -> ModelRecord:
     records.setdefault(current.key, current)
     keys = list(records)
     # Unkeyed on purpose: its identity includes ``index``, so when the choice changes from
-    # elsewhere (a finished run, use_model) the box shows it on the next run.
+    # elsewhere (a finished run, use_model) the box shows it on the next run. A keyed box would
+    # refuse use_model once drawn in a run ("cannot be modified after instantiation").
     chosen = st.selectbox(
         "Model",
         keys,
@@ -108,6 +109,9 @@ def picker() -> ModelRecord:
     if chosen != current.key:
         st.session_state[CHOICE] = chosen
         resources.model_usage().record(session_id(), chosen)
+        # Redraw the box with the new choice as its own index: the next pick then goes to the
+        # box this run draws (same identity), not to one the server no longer draws.
+        st.rerun()
     return records[chosen]
 
 

@@ -10,7 +10,7 @@ from mnist_cnn.cli import main
 from mnist_cnn.sketches import render_sketch
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "predict"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "models"])
 def test_help_for_each_command(command):
     done = subprocess.run(
         [sys.executable, "-m", "mnist_cnn", command, "--help"], capture_output=True, text=True
@@ -66,3 +66,39 @@ def test_corrupt_model_file_is_a_clear_error(tmp_path, sample_npz, capsys):
     broken.write_bytes(b"junk")
     assert main(["evaluate", "--model", str(broken), "--data", str(sample_npz)]) == 2
     assert "corrupt or not a Keras model" in capsys.readouterr().err
+
+
+def test_models_lists_ids_for_people_and_scripts(sample_npz, isolated_models_dir, capsys):
+    assert main(["train", "--epochs", "1", "--data", str(sample_npz)]) == 0
+    (folder,) = isolated_models_dir.iterdir()
+    capsys.readouterr()
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["id", "made", "test"]
+    assert lines[1].startswith("bundled ") and "epochs=10" in lines[1]
+    assert lines[2].startswith(folder.name) and "epochs=1 " in lines[2]
+    assert main(["models", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [m["id"] for m in listed] == ["bundled", folder.name]
+    assert listed[1]["config"]["epochs"] == 1 and 0 < listed[1]["test_accuracy"] <= 1
+    assert main(["evaluate", "--model", folder.name, "--data", str(sample_npz)]) == 0
+    assert f"{listed[1]['test_accuracy']:.4f}" in capsys.readouterr().out
+    assert main(["evaluate", "--model", "no-such-id", "--data", str(sample_npz)]) == 2
+    assert "No model with id 'no-such-id'" in capsys.readouterr().err
+
+
+def test_train_into_an_unwritable_folder_fails_before_training(sample_npz, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = ["train", "--epochs", "1", "--data", str(sample_npz), "--models-dir", f"{blocker}/m"]
+    assert main(args) == 2
+    output = capsys.readouterr()
+    assert "epoch 1/1" not in output.out
+    assert "Set MNIST_CNN_MODELS_DIR to a writable folder" in output.err
+
+
+def test_predict_refuses_images_over_the_pixel_cap(tmp_path, capsys):
+    big = tmp_path / "big.png"
+    Image.new("L", (2500, 2000)).save(big)
+    assert main(["predict", str(big)]) == 1
+    assert "more than the 4 megapixels" in capsys.readouterr().err

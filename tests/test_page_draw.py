@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from streamlit.testing.v1 import AppTest
 
@@ -54,6 +55,20 @@ def test_bad_upload_gets_a_clear_message_not_a_traceback() -> None:
     assert not app.exception
     assert any("not an image that can be read" in error.value for error in app.error)
     assert not [m for m in app.metric if m.label == "Prediction"]
+
+
+def test_blank_upload_says_no_digit_found() -> None:
+    blank = np.full((60, 60), 255, dtype=np.uint8)
+    app = upload(open_page(DRAW), "blank.png", png_bytes(blank), "image/png")
+    assert any("No digit found" in warning.value for warning in app.warning)
+    assert not any("Upload a picture of a digit" in info.value for info in app.info)
+    assert not [m for m in app.metric if m.label == "Prediction"]
+
+
+def test_upload_over_the_pixel_cap_is_refused_clearly() -> None:
+    big = np.zeros((2100, 2000), dtype=np.uint8)
+    app = upload(open_page(DRAW), "big.png", png_bytes(big), "image/png")
+    assert any("more than the 4 megapixels" in error.value for error in app.error)
 
 
 def show_prediction_of(probabilities: list[float]) -> AppTest:
