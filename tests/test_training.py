@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mnist_cnn.augment import augment_dataset
+from mnist_cnn.augment import add_flags_to_ones, augment_dataset
 from mnist_cnn.data import load_mnist
 from mnist_cnn.evaluation import evaluate
 from mnist_cnn.training import TrainConfig, split_validation, train
@@ -212,6 +212,26 @@ def test_affine_augmentations_keep_the_ink_and_differ_each_epoch(sample_mnist, k
     # A warp moves ink around, it neither wipes nor doubles it (strokes may thin or thicken).
     ink_ratio = first.reshape(64, -1).sum(axis=1) / images.reshape(64, -1).sum(axis=1)
     assert 0.5 < np.median(ink_ratio) < 1.5
+
+
+def test_drawn_augmentation_flags_only_the_ones_at_their_top_left(sample_mnist):
+    (x_train, y_train), _ = sample_mnist
+    images = (x_train[..., np.newaxis] / 255.0).astype(np.float32)
+    flagged = add_flags_to_ones(
+        tf.constant(images), tf.constant(y_train), tf.random.Generator.from_seed(0)
+    ).numpy()
+    added = (flagged - images)[..., 0]
+    assert added.min() >= 0  # a pen stroke only adds ink
+    changed = added.reshape(len(images), -1).max(axis=1) > 0.5
+    ones = y_train == 1
+    assert not changed[~ones].any()
+    assert 0.3 < changed[ones].mean() < 0.7  # about half of the 1s
+    # The flag starts at the top of the stroke and runs left of it.
+    top_half, bottom_half = added[changed, :14].sum(), added[changed, 14:].sum()
+    assert top_half > bottom_half
+    ink_columns = np.argwhere(images[changed, ..., 0] > 0.5)[:, 2].mean()
+    flag_columns = np.argwhere(added[changed, :14] > 0.5)[:, 2].mean()
+    assert flag_columns < ink_columns
 
 
 def test_augmented_training_learns(sample_mnist):
