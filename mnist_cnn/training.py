@@ -9,13 +9,13 @@ run it in a background thread and draw live charts.
 Two named recipes train the same 121,930-parameter CNN for the same 5 epochs:
 
 * **seed** (``TrainConfig()``, the default): Adam at a constant 1e-3, no augmentation.
-  The product's reference, as in the Keras "Simple MNIST convnet" example.
+  The product's reference recipe.
 * **tuned** (``TrainConfig.tuned()``): Adam on a schedule that warms up linearly to a
   higher peak (3e-3) over half an epoch and then decays along a cosine to zero, plus light
   random shifts and rotations. The warm-up lets Adam settle before the large steps; the
   decay ends training with small, precise steps instead of bouncing around the minimum;
-  the distortions stop the model from memorising exact pixel positions. Same batch, same
-  cost per step.
+  the distortions stop the model from memorising exact pixel positions. Same batches and
+  train steps; the distortions run in the input pipeline, a fraction of a step's cost.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class TrainConfig:
 
     @property
     def recipe(self) -> str:
-        """ "seed" or "tuned" when every recipe field matches that recipe, else "custom"."""
+        """The recipe's name: "seed" or "tuned" when every recipe field matches, else "custom"."""
         mine = _recipe_fields(self)
         for name in RECIPES:
             if mine == _recipe_fields(TrainConfig.from_recipe(name)):
