@@ -50,14 +50,16 @@ def make_augmenter(seed: int) -> keras.Sequential:
 
 def vary_stroke_width(images: tf.Tensor, seed: int) -> tf.Tensor:
     """Thin or thicken some strokes by a pixel (grey erosion / dilation)."""
+    draw = tf.random.uniform([tf.shape(images)[0], 1, 1, 1], seed=seed)
+    return _thinner_or_thicker(images, draw, STROKE_CHANGE_PROBABILITY)
+
+
+def _thinner_or_thicker(images: tf.Tensor, draw: tf.Tensor, probability: float) -> tf.Tensor:
+    """Erode images whose ``draw`` (uniform in [0, 1)) is below ``probability``, dilate those
+    above ``1 - probability`` and keep the rest."""
     thicker = tf.nn.max_pool2d(images, ksize=2, strides=1, padding="SAME")
     thinner = -tf.nn.max_pool2d(-images, ksize=2, strides=1, padding="SAME")
-    draw = tf.random.uniform([tf.shape(images)[0], 1, 1, 1], seed=seed)
-    return tf.where(
-        draw < STROKE_CHANGE_PROBABILITY,
-        thinner,
-        tf.where(draw > 1 - STROKE_CHANGE_PROBABILITY, thicker, images),
-    )
+    return tf.where(draw < probability, thinner, tf.where(draw > 1 - probability, thicker, images))
 
 
 # "light": about +-2 px and +-10 degrees, as in the tuned recipe.
@@ -268,18 +270,9 @@ def augment_dataset(dataset: tf.data.Dataset, seed: int, kind: str = "standard")
     def distort_drawn(images, labels):
         images = add_flags_to_ones(images, labels, generator)
         images = random_drawn_warp(images, generator)
-        images = _vary_stroke_width_with(images, generator, DRAWN_STROKE_CHANGE_PROBABILITY)
+        draw = generator.uniform([tf.shape(images)[0], 1, 1, 1])
+        images = _thinner_or_thicker(images, draw, DRAWN_STROKE_CHANGE_PROBABILITY)
         return tf.clip_by_value(images, 0.0, 1.0), labels
 
     distort = distort_light if kind == "light" else distort_drawn
     return dataset.map(distort, num_parallel_calls=tf.data.AUTOTUNE)
-
-
-def _vary_stroke_width_with(
-    images: tf.Tensor, generator: tf.random.Generator, probability: float
-) -> tf.Tensor:
-    """Like ``vary_stroke_width``, drawing from ``generator``."""
-    thicker = tf.nn.max_pool2d(images, ksize=2, strides=1, padding="SAME")
-    thinner = -tf.nn.max_pool2d(-images, ksize=2, strides=1, padding="SAME")
-    draw = generator.uniform([tf.shape(images)[0], 1, 1, 1])
-    return tf.where(draw < probability, thinner, tf.where(draw > 1 - probability, thicker, images))
