@@ -1,4 +1,5 @@
-"""Plotly figures for the pages: pure functions of the data, so they are cheap to test.
+"""Charts for the pages: Vega-Lite specs with data frames for what changes, Plotly for the
+confusion matrix (it reports clicks on single squares). Pure functions of the data, cheap to test.
 
 Colours follow the theme in ``.streamlit/config.toml``: indigo for the model's own figures,
 amber for validation, grey for everything else.
@@ -8,13 +9,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mnist_cnn.evaluation import Evaluation
-from mnist_cnn.training import BatchProgress, EpochProgress
+if TYPE_CHECKING:  # at run time only their fields are read: no need to import TensorFlow
+    from mnist_cnn.evaluation import Evaluation
+    from mnist_cnn.training import BatchProgress, EpochProgress
 
 PRIMARY = "#4F46E5"
 PRIMARY_LIGHT = "#C7C9F9"
@@ -26,32 +30,61 @@ WHITE = "#FFFFFF"
 CONFUSION_COLOURS = [[0, "#F3F4F8"], [0.15, PRIMARY_LIGHT], [1, PRIMARY]]
 # Exponential smoothing weight of the newest batch report: noisy single reports hide the trend.
 SMOOTHING = 0.25
+# Series names: the legends' labels.
+RAW, SMOOTHED = "per batch", "smoothed"
+TRAIN, VALIDATION = "train", "validation"
+LEARNING_RATE = "learning rate"
 _FONT = {"family": "Source Sans Pro, sans-serif", "color": TEXT}
 
 
-def probability_figure(probabilities: np.ndarray) -> go.Figure:
-    """The ten class probabilities as bars, the predicted digit highlighted."""
+def probability_frame(probabilities: np.ndarray) -> pd.DataFrame:
+    """The ten class probabilities, the predicted digit marked, for PROBABILITY_SPEC."""
     predicted = int(np.argmax(probabilities))
-    figure = go.Figure(
-        go.Bar(
-            x=[str(digit) for digit in range(10)],
-            y=probabilities,
-            marker_color=[PRIMARY if d == predicted else MUTED for d in range(10)],
-            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
-        )
+    return pd.DataFrame(
+        {
+            "digit": [str(digit) for digit in range(10)],
+            "probability": np.asarray(probabilities, dtype=float),
+            "predicted": [digit == predicted for digit in range(10)],
+            "label": [f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
+        }
     )
-    figure.update_layout(
-        height=260,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        yaxis={"range": [0, 1.08], "tickformat": ".0%", "fixedrange": True},
-        xaxis={"title": "digit", "type": "category", "fixedrange": True},
-        showlegend=False,
-        font=_FONT,
-    )
-    return figure
+
+
+# The specs below never change; only the data passed with them does. Streamlit then updates a
+# Vega-Lite chart in place (the browser swaps the data in the chart's existing view), where a
+# changed Plotly figure is a new element that is drawn again from scratch: a visible blink.
+PROBABILITY_SPEC: dict = {
+    "height": 240,
+    "encoding": {
+        "x": {"field": "digit", "type": "ordinal", "title": "digit", "axis": {"labelAngle": 0}},
+        "y": {
+            "field": "probability",
+            "type": "quantitative",
+            "title": None,
+            "scale": {"domain": [0, 1]},
+            "axis": {"format": ".0%", "tickCount": 5},
+        },
+    },
+    "layer": [
+        {
+            "mark": {"type": "bar", "tooltip": {"content": "data"}},
+            "encoding": {
+                "color": {
+                    "condition": {"test": "datum.predicted", "value": PRIMARY},
+                    "value": MUTED,
+                },
+                "tooltip": [
+                    {"field": "digit", "title": "digit"},
+                    {"field": "probability", "format": ".1%", "title": "probability"},
+                ],
+            },
+        },
+        {
+            "mark": {"type": "text", "baseline": "bottom", "dy": -2, "color": TEXT},
+            "encoding": {"text": {"field": "label"}},
+        },
+    ],
+}
 
 
 def smooth(values: Sequence[float], weight: float = SMOOTHING) -> list[float]:
@@ -63,79 +96,105 @@ def smooth(values: Sequence[float], weight: float = SMOOTHING) -> list[float]:
     return smoothed
 
 
-def batch_figure(batches: Sequence[BatchProgress]) -> go.Figure:
-    """Training loss and accuracy per batch report, raw (faint) and smoothed, against epochs.
+def batch_frame(batches: Sequence[BatchProgress], metric: str) -> pd.DataFrame:
+    """One metric ("loss" or "accuracy") per batch report, raw and smoothed, against epochs.
 
-    When the reports carry the learning rate, a third panel draws it, so a schedule's
-    warm-up and decay can be read against the loss.
+    Long form (one row per point and series), as Vega-Lite colours lines by a column.
     """
     position = [b.epoch - 1 + b.batch / b.batches_per_epoch for b in batches]
-    rates = [b.learning_rate for b in batches]
-    show_rate = any(rate is not None for rate in rates)
-    titles = ("Loss", "Accuracy", "Learning rate") if show_rate else ("Loss", "Accuracy")
-    figure = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
-    for column, values in ((1, [b.loss for b in batches]), (2, [b.accuracy for b in batches])):
-        figure.add_scatter(
-            x=position,
-            y=values,
-            mode="lines",
-            line={"color": PRIMARY_LIGHT, "width": 1},
-            name="per batch",
-            showlegend=column == 1,
-            hoverinfo="skip",
-            row=1,
-            col=column,
-        )
-        figure.add_scatter(
-            x=position,
-            y=smooth(values),
-            mode="lines",
-            line={"color": PRIMARY, "width": 2.5},
-            name="smoothed",
-            showlegend=column == 1,
-            row=1,
-            col=column,
-        )
-    figure.update_yaxes(tickformat=".0%", row=1, col=2)
-    if show_rate:
-        figure.add_scatter(
-            x=position,
-            y=rates,
-            mode="lines",
-            line={"color": ACCENT, "width": 2.5},
-            name="learning rate",
-            row=1,
-            col=3,
-        )
-        figure.update_yaxes(tickformat=".1e", rangemode="tozero", row=1, col=3)
-    return _training_layout(figure, "epoch")
-
-
-def epoch_figure(epochs: Sequence[EpochProgress]) -> go.Figure:
-    """Train against validation loss and accuracy at the end of each epoch."""
-    numbers = [e.epoch for e in epochs]
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
-    series = (
-        ("train", PRIMARY, [e.loss for e in epochs], [e.accuracy for e in epochs]),
-        ("validation", ACCENT, [e.val_loss for e in epochs], [e.val_accuracy for e in epochs]),
+    values = [getattr(b, metric) for b in batches]
+    return pd.DataFrame(
+        {
+            "epoch": position * 2,
+            "value": values + smooth(values),
+            "series": [RAW] * len(values) + [SMOOTHED] * len(values),
+        }
     )
-    for name, colour, losses, accuracies in series:
-        if all(value is None for value in losses):
-            continue  # trained without a validation split
-        for column, values in ((1, losses), (2, accuracies)):
-            figure.add_scatter(
-                x=numbers,
-                y=values,
-                mode="lines+markers",
-                name=name,
-                line={"color": colour},
-                showlegend=column == 1,
-                row=1,
-                col=column,
-            )
-    figure.update_xaxes(dtick=1)
-    figure.update_yaxes(tickformat=".1%", row=1, col=2)
-    return _training_layout(figure, "epoch")
+
+
+def epoch_frame(epochs: Sequence[EpochProgress], metric: str) -> pd.DataFrame:
+    """One metric ("loss" or "accuracy") at the end of each epoch, train and validation."""
+    rows = [
+        {"epoch": e.epoch, "value": value, "series": series}
+        for e in epochs
+        for series, value in (
+            (TRAIN, getattr(e, metric)),
+            (VALIDATION, getattr(e, f"val_{metric}")),
+        )
+        if value is not None  # trained without a validation split
+    ]
+    return pd.DataFrame(rows, columns=["epoch", "value", "series"])
+
+
+def rate_frame(batches: Sequence[BatchProgress]) -> pd.DataFrame | None:
+    """The learning rate at each batch report, or None when the reports do not carry it."""
+    rates = [b.learning_rate for b in batches]
+    if all(rate is None for rate in rates):
+        return None
+    position = [b.epoch - 1 + b.batch / b.batches_per_epoch for b in batches]
+    return pd.DataFrame({"epoch": position, "value": rates, "series": LEARNING_RATE})
+
+
+def line_spec(
+    title: str,
+    series: dict[str, tuple[str, float]],
+    y_format: str,
+    legend: str | None,
+    zero: bool = False,
+) -> dict:
+    """A training curve: ``series`` maps each series' name to its colour and line width.
+
+    The y axis leaves out zero unless asked (``zero``), so that the last fractions of a
+    percent of accuracy stay visible. ``legend`` is a corner inside the plot where the curves
+    are not (Vega's legend orient), or None where the heading explains the lines: a legend
+    outside the plot takes a third of its height.
+    """
+    names = list(series)
+    by_epoch = legend is not None  # the per-epoch charts: few points, marked
+    return {
+        "title": {"text": title, "anchor": "start", "fontSize": 14},
+        "height": 220,
+        "mark": {"type": "line", "point": by_epoch, "tooltip": True},
+        "encoding": {
+            "x": {
+                "field": "epoch",
+                "type": "quantitative",
+                "title": "epoch",
+                "axis": {"tickMinStep": 1 if by_epoch else 0.5, "format": "d" if by_epoch else "g"},
+            },
+            "y": {
+                "field": "value",
+                "type": "quantitative",
+                "title": None,
+                "scale": {"zero": zero},
+                "axis": {"format": y_format},
+            },
+            "color": {
+                "field": "series",
+                "type": "nominal",
+                "scale": {"domain": names, "range": [colour for colour, _ in series.values()]},
+                "legend": {"orient": legend, "title": None} if legend else None,
+            },
+            "strokeWidth": {
+                "field": "series",
+                "type": "nominal",
+                "scale": {"domain": names, "range": [width for _, width in series.values()]},
+                "legend": None,
+            },
+        },
+    }
+
+
+_PER_BATCH = {RAW: (PRIMARY_LIGHT, 1.0), SMOOTHED: (PRIMARY, 2.5)}
+_PER_EPOCH = {TRAIN: (PRIMARY, 2.0), VALIDATION: (ACCENT, 2.0)}
+BATCH_LOSS_SPEC = line_spec("Loss", _PER_BATCH, ".2f", legend=None)
+BATCH_ACCURACY_SPEC = line_spec("Accuracy", _PER_BATCH, ".1%", legend=None)
+# A schedule's warm-up and decay, to read against the loss.
+LEARNING_RATE_SPEC = line_spec(
+    "Learning rate", {LEARNING_RATE: (ACCENT, 2.5)}, ".1e", legend=None, zero=True
+)
+EPOCH_LOSS_SPEC = line_spec("Loss", _PER_EPOCH, ".2f", legend="top-right")
+EPOCH_ACCURACY_SPEC = line_spec("Accuracy", _PER_EPOCH, ".1%", legend="bottom-right")
 
 
 def _training_layout(figure: go.Figure, x_title: str) -> go.Figure:
@@ -145,7 +204,6 @@ def _training_layout(figure: go.Figure, x_title: str) -> go.Figure:
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.25},
         font=_FONT,
-        uirevision="keep",  # keep the user's zoom while live updates arrive
     )
     return figure
 

@@ -60,13 +60,32 @@ def live_run(job: TrainingJob, can_stop: bool = True) -> None:
 
 
 def charts_of(snapshot: JobSnapshot) -> None:
-    """Per-batch curves and, once an epoch has ended, the per-epoch comparison."""
+    """Per-batch curves and, once an epoch has ended, the per-epoch comparison.
+
+    The charts keep their specs and get new data on each refresh, so they update in place.
+    """
     if snapshot.batches:
         st.markdown("**Training, per batch** (faint: each report; bold: smoothed)")
-        widgets.plotly(charts.batch_figure(snapshot.batches))
+        rates = charts.rate_frame(snapshot.batches)
+        loss, accuracy, *rate = st.columns(2 if rates is None else 3)
+        with loss:
+            widgets.vega(charts.batch_frame(snapshot.batches, "loss"), charts.BATCH_LOSS_SPEC)
+        with accuracy:
+            widgets.vega(
+                charts.batch_frame(snapshot.batches, "accuracy"), charts.BATCH_ACCURACY_SPEC
+            )
+        if rates is not None:
+            with rate[0]:
+                widgets.vega(rates, charts.LEARNING_RATE_SPEC)
     if snapshot.epochs:
         st.markdown("**Train and validation, per epoch**")
-        widgets.plotly(charts.epoch_figure(snapshot.epochs))
+        loss, accuracy = st.columns(2)
+        with loss:
+            widgets.vega(charts.epoch_frame(snapshot.epochs, "loss"), charts.EPOCH_LOSS_SPEC)
+        with accuracy:
+            widgets.vega(
+                charts.epoch_frame(snapshot.epochs, "accuracy"), charts.EPOCH_ACCURACY_SPEC
+            )
 
 
 def outcome(snapshot: JobSnapshot, ours: bool = True) -> None:

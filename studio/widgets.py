@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -123,6 +124,15 @@ def plotly(figure: go.Figure, **kwargs: Any) -> Any:
     return st.plotly_chart(figure, config={"displayModeBar": False}, **kwargs)
 
 
+def vega(data: pd.DataFrame, spec: dict) -> None:
+    """A Vega-Lite chart as wide as its column.
+
+    Pass the same ``spec`` on every run and only ``data`` changing: Streamlit then updates the
+    chart in place instead of drawing a new one (see studio/charts.py).
+    """
+    st.vega_lite_chart(data, spec, width="stretch")
+
+
 def enlarge(image: np.ndarray, width: int) -> np.ndarray:
     """A grey image as uint8, padded to a square and enlarged by repeating pixels.
 
@@ -171,7 +181,7 @@ def prediction(probabilities: np.ndarray) -> None:
             f"{probabilities[runner_up]:.0%}. Try a larger, centred digit.",
             icon=":material/help:",
         )
-    plotly(charts.probability_figure(probabilities))
+    vega(charts.probability_frame(probabilities), charts.PROBABILITY_SPEC)
 
 
 def drawing_stages(stages: DrawingStages) -> None:

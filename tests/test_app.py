@@ -81,16 +81,30 @@ def batch_report(batch: int, learning_rate: float | None) -> BatchProgress:
 
 def test_live_chart_draws_the_learning_rate_next_to_the_loss() -> None:
     rates = [1e-3, 2e-3, 3e-3]
-    figure = charts.batch_figure(
+    frame = charts.rate_frame(
         [batch_report(b, r) for b, r in zip((10, 20, 30), rates, strict=True)]
     )
-    titles = [annotation.text for annotation in figure.layout.annotations]
-    assert titles == ["Loss", "Accuracy", "Learning rate"]
-    (rate_trace,) = [trace for trace in figure.data if trace.name == "learning rate"]
-    assert list(rate_trace.y) == rates and list(rate_trace.x) == [0.1, 0.2, 0.3]
-    # Reports without a rate (from code that does not set it) keep the two-panel chart.
-    older = charts.batch_figure([batch_report(10, None)])
-    assert [a.text for a in older.layout.annotations] == ["Loss", "Accuracy"]
+    assert list(frame["value"]) == rates and list(frame["epoch"]) == [0.1, 0.2, 0.3]
+    assert charts.LEARNING_RATE_SPEC["title"]["text"] == "Learning rate"
+    # Reports without a rate (from code that does not set it) keep the two charts.
+    assert charts.rate_frame([batch_report(10, None)]) is None
+
+
+def test_live_chart_specs_stay_the_same_as_data_comes_in() -> None:
+    """Streamlit updates a Vega-Lite chart in place only while its spec is unchanged."""
+    specs = [
+        charts.BATCH_LOSS_SPEC,
+        charts.BATCH_ACCURACY_SPEC,
+        charts.LEARNING_RATE_SPEC,
+        charts.EPOCH_LOSS_SPEC,
+        charts.EPOCH_ACCURACY_SPEC,
+        charts.PROBABILITY_SPEC,
+    ]
+    assert all("data" not in spec and "datasets" not in spec for spec in specs)
+    few = charts.batch_frame([batch_report(10, None)], "loss")
+    more = charts.batch_frame([batch_report(b, None) for b in (10, 20, 30)], "loss")
+    assert list(few.columns) == list(more.columns) == ["epoch", "value", "series"]
+    assert set(more["series"]) == {charts.RAW, charts.SMOOTHED}
 
 
 def test_model_card_words() -> None:
