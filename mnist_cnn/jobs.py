@@ -22,7 +22,7 @@ from typing import Literal
 from mnist_cnn import settings
 from mnist_cnn.data import DataError, load_mnist
 from mnist_cnn.evaluation import Evaluation, evaluate
-from mnist_cnn.store import ModelRecord, check_writable, prune_models, save_model
+from mnist_cnn.store import ModelRecord, check_writable, discard_model, prune_models, save_model
 from mnist_cnn.training import (
     BatchProgress,
     EpochProgress,
@@ -77,7 +77,9 @@ def train_evaluate_save(
     return TrainingOutcome(result, evaluation, record)
 
 
-Status = Literal["running", "stopping", "stopped", "finished", "failed"]
+Status = Literal["running", "stopped", "finished", "failed"]
+# How long starting a run waits for a stopped run's thread to end (it ends within seconds).
+WIND_DOWN_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class JobSnapshot:
 
     @property
     def active(self) -> bool:
-        return self.status in ("running", "stopping")
+        return self.status == "running"
 
     @property
     def fraction_done(self) -> float:
@@ -156,20 +158,33 @@ class TrainingJob:
             return replace(state, batches=list(state.batches), epochs=list(state.epochs))
 
     def stop(self) -> None:
-        """Ask the run to stop; unless the model is already saved, nothing will be."""
+        """Stop the run now: it shows as stopped at once, and nothing of it is saved.
+
+        The thread itself ends at its next check (every compiled call of 16 batches, every
+        validation batch, before scoring, before saving) or, when it is inside a step that
+        cannot be interrupted (TensorFlow tracing the training step takes seconds), right
+        after that step. The registry waits for it before starting another run.
+        """
         self._stop_event.set()
-        self._update(lambda s: replace(s, status="stopping") if s.active else s)
+        self._update(lambda s: replace(s, status="stopped") if s.active else s)
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    @property
+    def winding_down(self) -> bool:
+        """Stopped (or ended), but its thread has not finished yet."""
+        return self._thread.is_alive() and not self.snapshot().active
+
     def on_batch(self, progress: BatchProgress) -> None:
         with self._lock:
-            self._state.batches.append(progress)
+            if self._state.active:  # a stopped run's charts stay as they were at the Stop
+                self._state.batches.append(progress)
 
     def on_epoch(self, progress: EpochProgress) -> None:
         with self._lock:
-            self._state.epochs.append(progress)
+            if self._state.active:
+                self._state.epochs.append(progress)
 
     def _update(self, change) -> None:
         with self._lock:
@@ -195,6 +210,9 @@ class TrainingJob:
         else:
             if outcome.record is None:
                 self._finish(status="stopped")
+            elif self.snapshot().status == "stopped":
+                # The Stop came while the model was being written: it still means stop.
+                discard_model(outcome.record)
             else:
                 self._finish(
                     status="finished",
@@ -203,7 +221,8 @@ class TrainingJob:
                 )
 
     def _finish(self, **changes) -> None:
-        self._update(lambda state: replace(state, **changes))
+        """The run's end as the thread saw it, unless a Stop already ended it for the page."""
+        self._update(lambda s: s if s.status == "stopped" else replace(s, **changes))
 
 
 class TrainingBusyError(RuntimeError):
@@ -258,6 +277,13 @@ class TrainingRegistry:
                     "A training run is already in progress on this server; watch it below "
                     "or wait for it to finish."
                 )
+            if self._latest is not None and self._latest.winding_down:
+                # A run stopped moments ago: two runs at once would double the memory.
+                self._latest.join(WIND_DOWN_TIMEOUT_S)
+                if self._latest.winding_down:
+                    raise TrainingBusyError(
+                        "The run that was just stopped is still winding down; try again soon."
+                    )
             job = TrainingJob(config, self._data_path, self._models_directory, owner, self._in_use)
             self._latest = job.start()
             if owner is not None:

@@ -235,6 +235,11 @@ class _Reporter(keras.callbacks.Callback):
         self.last_batch, self.last_time = done, now
         self.last_loss_sum, self.last_correct = loss_sum, correct
 
+    def on_test_batch_end(self, batch, logs=None):
+        # The validation pass at an epoch's end takes seconds on the full MNIST: stop in it too.
+        if self.stop_event is not None and self.stop_event.is_set():
+            raise _Stopped
+
     def on_epoch_end(self, epoch, logs=None):
         progress = EpochProgress(
             epoch=epoch + 1,

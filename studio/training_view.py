@@ -24,8 +24,6 @@ def format_duration(seconds: float) -> str:
 
 def progress_text(snapshot: JobSnapshot) -> str:
     """'Epoch x of N · batch b of B · samples/s · time left' for the progress bar."""
-    if snapshot.status == "stopping":
-        return "Stopping…"
     if not snapshot.batches:
         return "Loading MNIST and compiling the model (a few seconds)…"
     last = snapshot.batches[-1]
@@ -53,7 +51,7 @@ def live_run(job: TrainingJob, can_stop: bool = True) -> None:
         "Stop training",
         on_click=job.stop if can_stop else None,
         icon=":material/stop_circle:",
-        disabled=not can_stop or snapshot.status == "stopping",
+        disabled=not can_stop,
         help=None if can_stop else "Only the visitor who started this run can stop it.",
     )
     charts_of(snapshot)

@@ -53,13 +53,46 @@ def test_one_run_at_a_time_and_stop_keeps_the_previous_model(sample_npz):
     assert running.status == "running" and 0 < running.fraction_done < 1
     assert running.samples_per_second > 0 and running.seconds_left > 0
     job.stop()
-    assert job.snapshot().status in ("stopping", "stopped")
+    stopped = job.snapshot()
+    assert stopped.status == "stopped" and not stopped.active  # at once, not after a batch
     job.join(timeout=60)
     assert job.snapshot().status == "stopped"
+    assert job.snapshot().batches == stopped.batches  # the charts stay as at the Stop
     assert trained_records() == [] and active_record().bundled
     # Once stopped, a new run may start.
     registry.start(TrainConfig(epochs=1)).join(timeout=300)
     assert registry.latest.snapshot().status == "finished"
+
+
+def test_stop_while_preparing_ends_the_run_at_once_and_the_next_run_waits_for_it(sample_npz):
+    """A Stop in the first seconds (loading MNIST, tracing the step) shows at once; the next
+    Start waits for the stopped thread to end rather than run two trainings together."""
+    registry = TrainingRegistry(data_path=sample_npz)
+    job = registry.start(TrainConfig(epochs=50))
+    job.stop()
+    assert job.snapshot().status == "stopped"
+    following = registry.start(TrainConfig(epochs=1))
+    assert not job.winding_down  # start() waited for the stopped thread
+    following.join(timeout=300)
+    assert job.snapshot().status == "stopped" and following.snapshot().status == "finished"
+    assert len(trained_records()) == 1
+
+
+def test_stop_while_the_model_is_written_discards_it(sample_npz, monkeypatch):
+    import mnist_cnn.jobs as jobs
+
+    registry = TrainingRegistry(data_path=sample_npz)
+    save_model = jobs.save_model
+
+    def stop_then_save(*args, **kwargs):  # the Stop lands between the last check and the save
+        registry.latest.stop()
+        return save_model(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "save_model", stop_then_save)
+    job = registry.start(TrainConfig(epochs=1))
+    job.join(timeout=300)
+    assert job.snapshot().status == "stopped" and job.snapshot().record is None
+    assert trained_records() == [] and active_record().bundled
 
 
 def test_missing_data_fails_with_the_loaders_message(tmp_path):

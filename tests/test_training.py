@@ -171,6 +171,26 @@ def test_stop_event_ends_training_between_batches(sample_mnist):
     assert len(recorder.batches) == 2
 
 
+class StopAtFirstEpochEnd(Recorder):
+    """Presses Stop as the last batch of the first epoch is reported, before validation."""
+
+    def on_batch(self, progress):
+        super().on_batch(progress)
+        if progress.batch == progress.batches_per_epoch:
+            self.stop_event.set()
+
+
+def test_stop_during_the_validation_pass_ends_training_there(sample_mnist):
+    (x_train, y_train), _ = sample_mnist
+    stop = threading.Event()
+    recorder = StopAtFirstEpochEnd(stop_event=stop)
+    result = train(x_train, y_train, TrainConfig(epochs=2), recorder, stop_event=stop)
+    assert result.stopped
+    # The validation pass was cut short, so the first epoch never ended.
+    assert result.history == [] and recorder.epochs == []
+    assert recorder.batches[-1].batch == recorder.batches[-1].batches_per_epoch
+
+
 def test_training_runs_in_a_background_thread(sample_mnist):
     (x_train, y_train), _ = sample_mnist
     outcome = {}
