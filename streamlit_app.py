@@ -23,5 +23,16 @@ page = st.navigation(
         st.Page("app_pages/models.py", title="Models", icon=":material/inventory_2:"),
     ]
 )
-widgets.model_card()
+# The sidebar's model card comes after the page: on a server's first visit the page draws while
+# TensorFlow and the model load (7-12 s on a small server), and the card then takes the place
+# of this notice.
+card = st.sidebar.empty()
+if not runtime.tensorflow_loaded():
+    card.info(
+        "Starting up: TensorFlow and the model load on the first visit after a restart "
+        "(a few seconds).",
+        icon=":material/hourglass_top:",
+    )
 page.run()
+with card.container():
+    widgets.model_card()

@@ -1,6 +1,5 @@
 """Draw page: draw a digit (or upload a picture of one) and see what the model makes of it."""
 
-import keras
 import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
@@ -20,11 +19,11 @@ def clear_canvas() -> None:
 
 
 @st.fragment
-def drawing_board(model: keras.Model) -> None:
+def drawing_board() -> None:
     """Canvas, upload and answer: a stroke reruns only this fragment, not the whole app.
 
-    The model comes in as an argument so that predictions and the sidebar card always agree;
-    a model trained meanwhile is picked up at the next full run (visiting the page again).
+    The canvas is on the page before the model is asked for: on a server's first visit, the
+    model (and TensorFlow) load while the visitor draws, and the answer follows.
     """
     input_column, answer_column = st.columns([5, 6], gap="large")
     with input_column:
@@ -70,7 +69,8 @@ def drawing_board(model: keras.Model) -> None:
                 else "Draw a digit on the canvas to see the model's prediction.",
                 icon=":material/draw:",
             )
-        else:
+        model = widgets.model_or_stop().model
+        if stages is not None:
             widgets.prediction(predict(model, stages.centred[np.newaxis])[0])
 
     # The controls come after the answer in the script (not on the page), so that a prediction
@@ -101,4 +101,4 @@ st.caption(
     "of the mouse. It learned from MNIST's 28x28 handwritten digits, so your drawing is turned "
     "into one of those first (below)."
 )
-drawing_board(widgets.model_or_stop().model)
+drawing_board()

@@ -12,25 +12,33 @@ import os
 # TensorFlow's C++ start-up chatter hides real messages; users can still override this.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from mnist_cnn.data import DataError, load_mnist, prepare_images
-from mnist_cnn.drawing import canvas_to_mnist
-from mnist_cnn.evaluation import evaluate
-from mnist_cnn.inference import predict
-from mnist_cnn.model import build_model
-from mnist_cnn.store import ModelLoadError, load_model, save_model
-from mnist_cnn.training import TrainConfig, train
+import importlib
 
-__all__ = [
-    "DataError",
-    "ModelLoadError",
-    "TrainConfig",
-    "build_model",
-    "canvas_to_mnist",
-    "evaluate",
-    "load_mnist",
-    "load_model",
-    "predict",
-    "prepare_images",
-    "save_model",
-    "train",
-]
+# Public names and the module each comes from. They are imported on first use (PEP 562), so that
+# importing one light module (mnist_cnn.drawing, say) does not import TensorFlow with the rest:
+# the web app draws its pages while TensorFlow loads (7-12 s on a small server).
+_EXPORTS = {
+    "DataError": "data",
+    "load_mnist": "data",
+    "prepare_images": "data",
+    "canvas_to_mnist": "drawing",
+    "evaluate": "evaluation",
+    "predict": "inference",
+    "build_model": "model",
+    "ModelLoadError": "store",
+    "load_model": "store",
+    "save_model": "store",
+    "TrainConfig": "training",
+    "train": "training",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'mnist_cnn' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"mnist_cnn.{_EXPORTS[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import threading
 import weakref
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from mnist_cnn.data import prepare_images
+
+if TYPE_CHECKING:  # a caller holds a model, so TensorFlow is loaded by the time one predicts
+    import keras
+    import tensorflow as tf
 
 # Bounds memory when scoring the whole test set: 2048 cost ~370 MB more RSS, at the same speed.
 BATCH_SIZE = 256
 
-_compiled: weakref.WeakKeyDictionary[keras.Model, tf.types.experimental.ConcreteFunction] = (
-    weakref.WeakKeyDictionary()
-)
+_compiled: weakref.WeakKeyDictionary[keras.Model, tf.types.experimental.ConcreteFunction]
+_compiled = weakref.WeakKeyDictionary()
 _compile_lock = threading.Lock()
 
 
 def _forward(model: keras.Model):
     """Return the model's compiled forward pass, tracing it once (under a lock)."""
+    import tensorflow as tf
+
     with _compile_lock:
         function = _compiled.get(model)
         if function is None:
@@ -50,6 +54,8 @@ def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
     batch = prepare_images(images)
     if len(batch) == 0:
         return np.zeros((0, 10), np.float32)
+    import tensorflow as tf
+
     forward = _forward(model)
     if len(batch) <= BATCH_SIZE:
         return forward(tf.constant(batch)).numpy()

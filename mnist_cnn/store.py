@@ -26,12 +26,12 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
-import numpy as np
-import sklearn
-import tensorflow as tf
+if TYPE_CHECKING:  # Keras is imported where a model is loaded: listing models needs no TF
+    import keras
 
 from mnist_cnn import settings
 
@@ -113,10 +113,7 @@ def models_dir(directory: str | os.PathLike | None = None) -> Path:
 def library_versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "scikit-learn": sklearn.__version__,
+        **{name: version(name) for name in ("tensorflow", "keras", "numpy", "scikit-learn")},
     }
 
 
@@ -258,6 +255,8 @@ def load_keras_file(path: str | os.PathLike) -> keras.Model:
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"No model file at {path}.")
+    import keras
+
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a bad archive

@@ -4,18 +4,20 @@ Reruns happen on every click and every stroke on the canvas, so nothing here may
 in one. Models and their evaluations are keyed on the model record's id, which changes when its
 file does; a bounded number of each stays in memory, since each visitor may pick a different
 model (studio/session.py holds which one).
+
+TensorFlow is imported by the first function here that needs it, not with this module: a page
+can draw its title and controls first (TensorFlow takes 7-12 s to load on a small server).
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
 from mnist_cnn.data import MNIST_NPZ_ENV, load_test_set
-from mnist_cnn.evaluation import Evaluation, evaluate
-from mnist_cnn.jobs import TrainingRegistry
 from mnist_cnn.store import LoadedModel, ModelRecord, active_record, load_active, load_record
 from mnist_cnn.store import remove_stale_partials as _remove_stale_partials
 from studio.usage import ModelUsage
@@ -24,6 +26,10 @@ from studio.usage import ModelUsage
 # the default, a few visitors' picks and a comparison on the Models page.
 CACHED_MODELS = 8
 
+if TYPE_CHECKING:
+    from mnist_cnn.evaluation import Evaluation
+    from mnist_cnn.jobs import TrainingRegistry
+
 
 @st.cache_resource(show_spinner=False)
 def training_registry() -> TrainingRegistry:
@@ -31,6 +37,8 @@ def training_registry() -> TrainingRegistry:
 
     Its runs prune old models after saving, sparing those that live sessions use.
     """
+    from mnist_cnn.jobs import TrainingRegistry
+
     return TrainingRegistry(in_use=model_usage().in_use)
 
 
@@ -88,5 +96,7 @@ def evaluation(record: ModelRecord) -> Evaluation:
 
 @st.cache_resource(max_entries=CACHED_MODELS, show_spinner="Scoring the model on the test set…")
 def _evaluation(record_id: str, source: str | None, _record: ModelRecord) -> Evaluation:
+    from mnist_cnn.evaluation import evaluate
+
     images, labels = _test_set(source)
     return evaluate(loaded_model(_record).model, images, labels)

@@ -9,12 +9,14 @@ and a model training in a background thread, two of those clean-ups hurt:
   first batch (see streamlit/streamlit#8974). Models here are cached, so nothing needs it.
 - ``gc.collect(2)`` walks the ~450,000 objects TensorFlow leaves alive and holds the GIL for
   about 200 ms, stalling the messages to the browser and the training thread. Freezing the
-  objects alive after start-up takes them out of every collection; new garbage is still freed.
+  objects alive once TensorFlow has loaded takes them out of every collection; new garbage is
+  still freed.
 """
 
 from __future__ import annotations
 
 import gc
+import sys
 
 from streamlit.runtime.scriptrunner import script_runner
 
@@ -26,8 +28,17 @@ def _keep_keras_state() -> None:
     """Streamlit's post-run cleanup hook, minus ``keras.backend.clear_session()``."""
 
 
+def tensorflow_loaded() -> bool:
+    """Whether this server process has imported TensorFlow yet (pages import it lazily)."""
+    return "tensorflow" in sys.modules
+
+
 def adapt_streamlit_to_tensorflow() -> None:
-    """Apply both adaptations; cheap and idempotent, so the entry point calls it every run."""
+    """Apply both adaptations; cheap and idempotent, so the entry point calls it every run.
+
+    The freeze waits for a run that starts with TensorFlow loaded (the second run on a fresh
+    server): freezing earlier would leave TensorFlow's objects out of it.
+    """
     if not hasattr(script_runner, "_clean_problem_modules"):
         raise RuntimeError(
             "streamlit.runtime.scriptrunner.script_runner._clean_problem_modules is gone: "
@@ -35,7 +46,7 @@ def adapt_streamlit_to_tensorflow() -> None:
         )
     script_runner._clean_problem_modules = _keep_keras_state
     global _frozen
-    if not _frozen:
+    if not _frozen and tensorflow_loaded():
         gc.collect()  # do not freeze garbage
         gc.freeze()
         _frozen = True
