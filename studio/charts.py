@@ -153,7 +153,7 @@ def line_spec(
     by_epoch = legend is not None  # the per-epoch charts: few points, marked
     return {
         "title": {"text": title, "anchor": "start", "fontSize": 14},
-        "height": 220,
+        "height": 280,
         "mark": {"type": "line", "point": by_epoch, "tooltip": True},
         "encoding": {
             "x": {

@@ -30,6 +30,66 @@ SCREENSHOT_VIEWPORT = {"width": 1400, "height": 1500}
 DOCS = REPO / "docs"
 CANVAS_SIZE = 280  # as app_pages/draw.py draws it
 MATRIX_SQUARES = ".stPlotlyChart .scatterlayer path.point"
+# The picture of each Vega-Lite chart (Streamlit renders them as SVG).
+VEGA_CHARTS = '[data-testid="stVegaLiteChart"] svg.marks'
+
+# Watches the Train page's live charts while a run is in progress (a progress bar is shown),
+# sampling every ``everyMs`` milliseconds, or every animation frame when it is 0. A sample is
+# "bad" when fewer charts are drawn than the most seen so far: one missing, or re-created and
+# not drawn yet. "replaced" counts charts that appeared without the number of charts growing,
+# i.e. a chart re-created rather than updated. Counts both Vega-Lite and Plotly charts, so the
+# benchmark can measure an older version of the app the same way.
+WATCH_LIVE_CHARTS = """everyMs => {
+    const watch = {samples: 0, bad: 0, replaced: 0, most: 0, count: 0, running: true};
+    window.__liveCharts = watch;
+    const drawn = chart => chart.matches('svg')
+        ? [...chart.querySelectorAll('.mark-line path, .mark-rect path')].some(
+            path => (path.getAttribute('d') || '').length > 0)
+        : chart.querySelector('.scatterlayer .trace path.js-line') !== null;
+    const sample = () => {
+        if (!document.querySelector('[data-testid="stProgress"]')) return;
+        const charts = [...document.querySelectorAll(
+            '[data-testid="stVegaLiteChart"] svg.marks, .stPlotlyChart .js-plotly-plot')];
+        const fresh = charts.filter(chart => !chart.__watched);
+        fresh.forEach(chart => { chart.__watched = true; });
+        if (watch.most > 0 && charts.length <= watch.count) watch.replaced += fresh.length;
+        const shown = charts.filter(drawn).length;
+        watch.samples += 1;
+        if (shown < watch.most) watch.bad += 1;
+        watch.most = Math.max(watch.most, shown);
+        watch.count = charts.length;
+    };
+    if (everyMs > 0) {
+        const timer = setInterval(() => watch.running ? sample() : clearInterval(timer), everyMs);
+    } else {
+        const frame = () => { if (watch.running) { sample(); requestAnimationFrame(frame); } };
+        requestAnimationFrame(frame);
+    }
+}"""
+# Records, in the page's clock, when the first visit's pieces appear: the page title, the
+# navigation, the canvas (inside the canvas component's shadow root), the sidebar's start-up
+# notice and the model card (drawn once the model has loaded). Polls every 25 ms until all
+# have appeared: a MutationObserver does not see into shadow roots.
+WATCH_FIRST_VISIT = """() => {
+    const seen = {};
+    window.__firstVisit = seen;
+    const note = (name, found) => {
+        if (seen[name] === undefined && found) seen[name] = performance.now();
+    };
+    const canvas = () => [...document.querySelectorAll('*')].some(
+        e => e.shadowRoot && e.shadowRoot.querySelector('canvas.upper-canvas'));
+    const timer = setInterval(() => {
+        if (!document.body) return;
+        note('title', [...document.querySelectorAll('h1')].some(
+            h => h.innerText.includes('Draw a digit')));
+        note('navigation', document.querySelector('[data-testid="stSidebarNav"]'));
+        if (seen.canvas === undefined) note('canvas', canvas());
+        const sidebar = document.querySelector('[data-testid="stSidebar"]');
+        note('notice', sidebar && sidebar.innerText.includes('Starting up'));
+        note('card', sidebar && sidebar.innerText.includes('Active model'));
+        if (Object.keys(seen).length === 5) clearInterval(timer);
+    }, 25);
+}"""
 
 
 def launch_chromium(playwright: Playwright) -> Browser:
@@ -40,6 +100,18 @@ def open_app(page: Page, server: Server, path: str = "") -> None:
     """Load a page and wait until the app has run (the sidebar's model card is drawn)."""
     page.goto(f"{server.url}/{path}")
     expect(page.get_by_role("heading", name="Active model")).to_be_visible()
+
+
+def watch_live_charts(page: Page, every_ms: int = 0) -> None:
+    """Start sampling the live charts (see WATCH_LIVE_CHARTS); ``stop_watching`` reads it."""
+    page.evaluate(WATCH_LIVE_CHARTS, every_ms)
+
+
+def stop_watching(page: Page) -> dict:
+    """Stop the live-chart watch; its counts: samples, bad, replaced, most (charts drawn)."""
+    return page.evaluate(
+        "() => { window.__liveCharts.running = false; return window.__liveCharts; }"
+    )
 
 
 def show_canvas(page: Page) -> Locator:

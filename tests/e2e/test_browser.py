@@ -11,13 +11,25 @@ so every test sees the same active model.
 from __future__ import annotations
 
 import io
+import random
 from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_support import MATRIX_SQUARES, click_cell, draw_digit, open_app, prediction
+from browser_support import (
+    MATRIX_SQUARES,
+    VEGA_CHARTS,
+    VIEWPORT,
+    WATCH_FIRST_VISIT,
+    click_cell,
+    draw_digit,
+    open_app,
+    prediction,
+    stop_watching,
+    watch_live_charts,
+)
 from PIL import Image
-from playwright.sync_api import FilePayload, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 from streamlit_server import Server, start_server, stop_server
 
 from mnist_cnn.sketches import render_sketch
@@ -65,6 +77,29 @@ def test_deep_link_on_a_fresh_server_goes_through_the_entry_point(
         expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Train")).to_be_visible()
     finally:
         stop_server(fresh)
+
+
+def test_first_visit_shows_the_page_before_the_model_has_loaded(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """On a fresh server, the title, the navigation, the canvas and a start-up notice come
+    before the model card, which is drawn once TensorFlow and the model have loaded; a digit
+    drawn meanwhile is answered when the model is ready."""
+    fresh = start_server(tmp_path / "trained_models", tmp_path / "streamlit.log")
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        context.add_init_script(f"({WATCH_FIRST_VISIT})()")
+        page = context.new_page()
+        page.goto(fresh.url)
+        expect(page.locator("canvas.upper-canvas")).to_be_visible()
+        draw_digit(page, 7)
+        expect(prediction(page)).to_have_text("7")
+        seen = page.evaluate("() => window.__firstVisit")
+    finally:
+        context.close()
+        stop_server(fresh)
+    assert {"title", "navigation", "canvas", "notice", "card"} <= seen.keys(), seen
+    assert max(seen["title"], seen["navigation"], seen["canvas"], seen["notice"]) < seen["card"]
 
 
 # --- Draw page -------------------------------------------------------------------------------
@@ -134,30 +169,26 @@ def test_confusion_matrix_cell_shows_its_test_images(page: Page, server: Server)
 # --- Train page ------------------------------------------------------------------------------
 
 
-# The live per-batch chart's point count once it exceeds ``n``, else null (keep polling). Each
-# refresh of the live view re-creates the chart, so for a moment there may be none to count.
-BATCH_POINTS_ABOVE = """n => {
-    const plot = document.querySelector('.stPlotlyChart .js-plotly-plot');
-    const count = plot && plot.data ? plot.data[0].x.length : 0;
-    return count > n ? count : null;
-}"""
+def start_training(page: Page, epochs: int) -> None:
+    page.get_by_label("Epochs").fill(str(epochs))
+    page.get_by_role("button", name="Start training").click()
 
 
-def wait_for_batch_points(page: Page, above: int = 0) -> int:
-    """Wait until the live per-batch chart shows more than ``above`` points; return how many."""
-    return page.wait_for_function(BATCH_POINTS_ABOVE, arg=above).json_value()
+def expect_stopped(page: Page) -> None:
+    expect(page.get_by_text("Training stopped")).to_be_visible()
+    expect(page.get_by_text("Nothing was saved")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Bundled with the app")).to_be_visible()
+    expect(page.get_by_role("button", name="Start training")).to_be_enabled()
 
 
 def test_training_runs_live_across_pages_and_stops(page: Page, server: Server) -> None:
     open_app(page, server, "train")
     # Enough work that the run is still going after a trip to another page on a fast machine.
-    page.get_by_label("Epochs", exact=True).fill("100")
-    page.get_by_role("button", name="Start training").click()
+    start_training(page, epochs=100)
 
     progress = page.get_by_test_id("stProgress")
     expect(progress).to_contain_text("Epoch")
-    seen = wait_for_batch_points(page)
-    wait_for_batch_points(page, above=seen)  # the chart grows while we watch
+    expect(page.locator(VEGA_CHARTS)).to_have_count(2)  # per batch: loss and accuracy
 
     page.get_by_test_id("stSidebar").get_by_role("link", name="Draw").click()
     expect(page.locator("canvas.upper-canvas")).to_be_visible()
@@ -167,7 +198,53 @@ def test_training_runs_live_across_pages_and_stops(page: Page, server: Server) -
     expect(page.get_by_text("Train and validation, per epoch")).to_be_visible()
 
     page.get_by_role("button", name="Stop training").click()
-    expect(page.get_by_text("Training stopped")).to_be_visible(timeout=15_000)
-    expect(page.get_by_text("Nothing was saved")).to_be_visible()
-    expect(page.get_by_test_id("stSidebar").get_by_text("Bundled with the app")).to_be_visible()
-    expect(page.get_by_role("button", name="Start training")).to_be_enabled()
+    expect_stopped(page)
+
+
+def chart_lines(page: Page) -> str:
+    """The first live chart's lines, to tell whether it changed."""
+    return page.locator(VEGA_CHARTS).first.locator(".mark-line").first.inner_html()
+
+
+# True once the progress bar says "Epoch n of ..." with n >= the argument (epochs on the sample
+# take a fraction of a second, so the text may skip any one epoch between two looks).
+EPOCH_AT_LEAST = """least => {
+    const progress = document.querySelector('[data-testid="stProgress"]');
+    const match = progress && progress.innerText.match(/Epoch (\\d+) of/);
+    return match !== null && Number(match[1]) >= least;
+}"""
+
+
+def test_live_charts_update_in_place_and_never_go_missing(page: Page, server: Server) -> None:
+    """Sampled every 50 ms over several epochs: each chart stays drawn, the same element
+    throughout (updated, never re-created), and what it shows changes."""
+    open_app(page, server, "train")
+    start_training(page, epochs=100)
+    expect(page.locator(VEGA_CHARTS)).to_have_count(2)
+    before = chart_lines(page)
+    watch_live_charts(page, every_ms=50)
+    # Past three epoch ends: the per-epoch charts appear, then get more points.
+    page.wait_for_function(EPOCH_AT_LEAST, arg=4)
+    watched = stop_watching(page)
+    after = chart_lines(page)
+    page.get_by_role("button", name="Stop training").click()
+    expect_stopped(page)
+
+    assert watched["samples"] > 10, watched
+    assert watched["most"] == 4, watched  # per batch and per epoch, loss and accuracy
+    assert watched["bad"] == 0, f"a chart was missing or half-drawn: {watched}"
+    assert watched["replaced"] == 0, f"a chart was re-created rather than updated: {watched}"
+    assert after != before, "the live chart did not change while the run went on"
+
+
+def test_stop_at_a_random_moment_ends_the_run(page: Page, server: Server) -> None:
+    """From the first trace of the training step to the epochs' validation passes, a Stop
+    ends the run, saves nothing, and the page is ready for the next run."""
+    moment_s = random.uniform(0, 6)
+    open_app(page, server, "train")
+    start_training(page, epochs=100)
+    page.wait_for_timeout(moment_s * 1000)
+    page.get_by_role("button", name="Stop training").click()
+    expect_stopped(page)
+    expect(page.get_by_test_id("stProgress")).to_have_count(0)
+    assert not list(server.models_dir.glob("*")), f"saved after a Stop at {moment_s:.2f} s"
