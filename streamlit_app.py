@@ -12,6 +12,7 @@ import streamlit as st
 from studio import resources, runtime, widgets
 
 runtime.adapt_streamlit_to_tensorflow()
+runtime.start_loading_tensorflow()  # while the first page draws
 st.set_page_config(page_title="MNIST CNN Studio", page_icon="✏️", layout="wide")
 resources.remove_stale_partials()  # once per server start
 

@@ -1,5 +1,9 @@
 """Adapt Streamlit's script runner to an app that keeps TensorFlow models in memory.
 
+TensorFlow itself loads in a background thread started by the first visit
+(``start_loading_tensorflow``), while the first page draws; its start-up lines on stderr
+(the oneDNN notice, the missing CUDA driver of a CPU-only server) are kept out of the log.
+
 Streamlit assumes a script that builds what it needs on each run, and cleans up after every
 run (each click, each stroke on the canvas, each live-chart refresh). With TensorFlow loaded
 and a model training in a background thread, two of those clean-ups hurt:
@@ -16,12 +20,26 @@ and a model training in a background thread, two of those clean-ups hurt:
 from __future__ import annotations
 
 import gc
+import os
 import sys
+import tempfile
+import threading
 
 from streamlit.runtime.scriptrunner import script_runner
 
 # gc.get_freeze_count() walks the frozen objects (~40 ms), so remember instead of asking.
 _frozen = False
+_loader: threading.Thread | None = None
+_loader_lock = threading.Lock()
+# What TensorFlow writes to stderr on every start of a CPU-only server: not news to anyone.
+START_UP_NOISE = (
+    "All log messages before absl::InitializeLog() is called",
+    "oneDNN custom operations are on",
+    "Could not find cuda drivers on your machine",
+    "failed call to cuInit",
+    "This TensorFlow binary is optimized to use available CPU instructions",
+    "To enable the following instructions:",
+)
 
 
 def _keep_keras_state() -> None:
@@ -29,8 +47,49 @@ def _keep_keras_state() -> None:
 
 
 def tensorflow_loaded() -> bool:
-    """Whether this server process has imported TensorFlow yet (pages import it lazily)."""
-    return "tensorflow" in sys.modules
+    """Whether this server process has finished importing TensorFlow (pages import it lazily)."""
+    loading = _loader is not None and _loader.is_alive()
+    return "tensorflow" in sys.modules and not loading
+
+
+def start_loading_tensorflow() -> None:
+    """Import TensorFlow and Keras in a background thread, once per server process.
+
+    A page that needs TensorFlow sooner simply imports it: Python's import lock makes it wait
+    for this thread rather than import twice.
+    """
+    global _loader
+    with _loader_lock:
+        if _loader is None and not tensorflow_loaded():
+            _loader = threading.Thread(target=import_tensorflow_quietly, name="tensorflow-loader")
+            _loader.start()
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow and set up its CPU device, filtering its start-up lines from stderr.
+
+    TensorFlow's C++ logging writes to file descriptor 2 before it honours any setting, so the
+    descriptor itself goes to a temporary file meanwhile; every line that is not START_UP_NOISE
+    (a real warning, or another thread's log) is then written to stderr as it was.
+    """
+    sys.stderr.flush()
+    stderr = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras  # noqa: F401  (the app's models are Keras models)
+            import tensorflow as tf
+
+            tf.constant(0.0).numpy()  # sets up the device, where a missing GPU is reported
+        finally:
+            sys.stderr.flush()
+            os.dup2(stderr, 2)
+            os.close(stderr)
+        captured.seek(0)
+        for line in captured.read().decode(errors="replace").splitlines(keepends=True):
+            if not any(noise in line for noise in START_UP_NOISE):
+                sys.stderr.write(line)
+        sys.stderr.flush()
 
 
 def adapt_streamlit_to_tensorflow() -> None:
