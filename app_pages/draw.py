@@ -11,6 +11,7 @@ from studio import widgets
 
 CANVAS_SIZE = 280
 DEFAULT_BRUSH = 18
+COLUMNS = [5, 6]  # input and answer
 
 
 def clear_canvas() -> None:
@@ -25,7 +26,7 @@ def drawing_board() -> None:
     The canvas is on the page before the model is asked for: on a server's first visit, the
     model (and TensorFlow) load while the visitor draws, and the answer follows.
     """
-    input_column, answer_column = st.columns([5, 6], gap="large")
+    input_column, answer_column = st.columns(COLUMNS, gap="large")
     with input_column:
         draw_tab, upload_tab = st.tabs(["Draw", "Upload an image"], key="source", on_change="rerun")
     with draw_tab:
@@ -73,10 +74,12 @@ def drawing_board() -> None:
         if stages is not None:
             widgets.prediction(predict(model, stages.centred[np.newaxis])[0])
 
-    # The controls come after the answer in the script (not on the page), so that a prediction
-    # reaches the browser first.
-    with draw_tab:
-        brush_column, clear_column = st.columns([3, 1], vertical_alignment="bottom")
+    # The controls come after the answer, in the script so that a prediction reaches the browser
+    # first, and on the page so that on a phone, where columns stack, the answer shows right
+    # under the canvas. On a wide screen they sit under the canvas's column.
+    if not using_upload:
+        controls, _ = st.columns(COLUMNS, gap="large")
+        brush_column, clear_column = controls.columns([3, 1], vertical_alignment="bottom")
         brush_column.slider("Brush width", 8, 40, DEFAULT_BRUSH, key="brush")
         clear_column.button("Clear", on_click=clear_canvas, icon=":material/delete:")
     with upload_tab:

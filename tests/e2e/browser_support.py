@@ -26,6 +26,13 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
+# A phone held upright (an iPhone 12's browser window): 390 px wide, touch instead of a mouse.
+PHONE = {
+    "viewport": {"width": 390, "height": 664},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
 SCREENSHOT_VIEWPORT = {"width": 1400, "height": 1500}
 DOCS = REPO / "docs"
 CANVAS_SIZE = 280  # as app_pages/draw.py draws it
@@ -138,6 +145,24 @@ def draw_digit(page: Page, digit: int) -> None:
         for point in points[1:]:
             page.mouse.move(*point, steps=4)
         page.mouse.up()
+
+
+def draw_digit_by_touch(page: Page, digit: int) -> None:
+    """Draw ``digit`` with one finger: touch events through the Chrome DevTools Protocol, as
+    Playwright's own touchscreen only taps."""
+    box = page.locator("canvas.upper-canvas").bounding_box()
+    scale_x, scale_y = box["width"] / CANVAS_SIZE, box["height"] / CANVAS_SIZE
+    devtools = page.context.new_cdp_session(page)
+    for stroke in sketch_strokes(digit, size=CANVAS_SIZE):
+        points = [(box["x"] + x * scale_x, box["y"] + y * scale_y) for x, y in stroke]
+        for kind, (x, y) in zip(
+            ["touchStart"] + ["touchMove"] * (len(points) - 1), points, strict=True
+        ):
+            devtools.send(
+                "Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]}
+            )
+        devtools.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    devtools.detach()
 
 
 def prediction(page: Page) -> Locator:

@@ -18,11 +18,13 @@ import numpy as np
 import pytest
 from browser_support import (
     MATRIX_SQUARES,
+    PHONE,
     VEGA_CHARTS,
     VIEWPORT,
     WATCH_FIRST_VISIT,
     click_cell,
     draw_digit,
+    draw_digit_by_touch,
     open_app,
     prediction,
     stop_watching,
@@ -112,6 +114,28 @@ def test_drawn_digit_is_recognised(page: Page, server: Server, digit: int) -> No
     draw_digit(page, digit)
     expect(prediction(page)).to_have_text(str(digit))
     expect(page.get_by_role("heading", name="What the model sees")).to_be_visible()
+
+
+def test_on_a_phone_touch_draws_and_the_answer_shows_without_scrolling(
+    browser: Browser, server: Server
+) -> None:
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        canvas = page.locator("canvas.upper-canvas")
+        expect(canvas).to_be_in_viewport(ratio=1)
+        # A 0 keeps clear of the top right corner, where the canvas's toolbar sits until a
+        # mouse hovers (a finger cannot).
+        draw_digit_by_touch(page, 0)
+        expect(prediction(page)).to_have_text("0")
+        metric = page.get_by_test_id("stMetric").filter(has_text="Prediction")
+        page.screenshot(path="/tmp/w11/phone.png")
+        expect(metric).to_be_in_viewport(ratio=1)
+        expect(canvas).to_be_in_viewport(ratio=1)  # nothing scrolled meanwhile
+        page.screenshot(path=server.log.parent / "phone.png")
+    finally:
+        context.close()
 
 
 def test_clear_empties_the_canvas_and_the_prediction(page: Page, server: Server) -> None:
