@@ -14,6 +14,7 @@ from studio import resources, runtime, widgets
 runtime.adapt_streamlit_to_tensorflow()
 runtime.start_loading_tensorflow()  # while the first page draws
 st.set_page_config(page_title="MNIST CNN Studio", page_icon="✏️", layout="wide")
+widgets.compact_on_phones()
 resources.remove_stale_partials()  # once per server start
 
 page = st.navigation(

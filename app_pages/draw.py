@@ -100,8 +100,7 @@ st.session_state.setdefault("canvas_round", 0)
 
 st.title("Draw a digit")
 st.caption(
-    "Draw one digit, 0 to 9, in white on the black square; the model answers when you let go "
-    "of the mouse. It learned from MNIST's 28x28 handwritten digits, so your drawing is turned "
-    "into one of those first (below)."
+    "Draw one digit, 0 to 9, on the black square; the model answers when you lift the mouse "
+    "or finger. Your drawing becomes a 28x28 MNIST digit first (below)."
 )
 drawing_board()

@@ -28,6 +28,22 @@ STAGE_CAPTIONS = {
 }
 
 
+# On a phone held upright, Streamlit's generous top margin, large title and wide gaps between
+# stacked columns push the Draw page's answer below the fold: all three shrink there.
+PHONE_STYLE = """<style>
+@media (max-width: 640px) {
+    [data-testid="stMainBlockContainer"] { padding-top: 4rem; }
+    [data-testid="stMainBlockContainer"] h1 { font-size: 2rem; padding-top: 0; }
+    [data-testid="stHorizontalBlock"] { row-gap: 0.5rem; }
+}
+</style>"""
+
+
+def compact_on_phones() -> None:
+    """Apply PHONE_STYLE to the page (a style only: it takes no room)."""
+    st.html(PHONE_STYLE)
+
+
 # --- The session's model ---------------------------------------------------------------------
 
 

@@ -7,10 +7,12 @@ browsers here. Scripts outside tests/e2e put this folder on sys.path to import i
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
-from playwright.sync_api import Browser, Locator, Page, Playwright, expect
+import numpy as np
+from playwright.sync_api import Browser, CDPSession, Locator, Page, Playwright, expect
 from streamlit_server import REPO, Server
 
 from mnist_cnn.sketches import sketch_strokes
@@ -154,15 +156,18 @@ def draw_digit_by_touch(page: Page, digit: int) -> None:
     scale_x, scale_y = box["width"] / CANVAS_SIZE, box["height"] / CANVAS_SIZE
     devtools = page.context.new_cdp_session(page)
     for stroke in sketch_strokes(digit, size=CANVAS_SIZE):
-        points = [(box["x"] + x * scale_x, box["y"] + y * scale_y) for x, y in stroke]
-        for kind, (x, y) in zip(
-            ["touchStart"] + ["touchMove"] * (len(points) - 1), points, strict=True
-        ):
-            devtools.send(
-                "Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]}
-            )
+        points = np.array([(box["x"] + x * scale_x, box["y"] + y * scale_y) for x, y in stroke])
+        touch(devtools, "touchStart", points[0])
+        for start, end in itertools.pairwise(points):  # four moves a segment, as a finger sends
+            for fraction in (0.25, 0.5, 0.75, 1.0):
+                touch(devtools, "touchMove", start + fraction * (end - start))
         devtools.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     devtools.detach()
+
+
+def touch(devtools: CDPSession, kind: str, point: np.ndarray) -> None:
+    x, y = (float(value) for value in point)
+    devtools.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
 
 
 def prediction(page: Page) -> Locator:
