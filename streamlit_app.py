@@ -9,7 +9,7 @@ straight from that folder, skipping this file (no sidebar card, no page config).
 
 import streamlit as st
 
-from studio import resources, runtime, widgets
+from studio import resources, runtime, session, widgets
 
 runtime.adapt_streamlit_to_tensorflow()
 runtime.start_loading_tensorflow()  # while the first page draws
@@ -28,6 +28,8 @@ page = st.navigation(
 # The sidebar's model card comes after the page: on a server's first visit the page draws while
 # TensorFlow and the model load (7-12 s on a small server), and the card then takes the place
 # of this notice.
+if runtime.tensorflow_loaded():  # no run can have finished before: skip importing TensorFlow
+    session.adopt_finished_run()  # before the page, so that it shows the new model already
 card = st.sidebar.empty()
 if not runtime.tensorflow_loaded():
     card.info(
