@@ -9,7 +9,7 @@ straight from that folder, skipping this file (no sidebar card, no page config).
 
 import streamlit as st
 
-from studio import resources, runtime, session, widgets
+from studio import resources, runtime, widgets
 
 runtime.adapt_streamlit_to_tensorflow()
 runtime.start_loading_tensorflow()  # while the first page draws
@@ -25,18 +25,19 @@ page = st.navigation(
         st.Page("app_pages/models.py", title="Models", icon=":material/inventory_2:"),
     ]
 )
-# The sidebar's model card comes after the page: on a server's first visit the page draws while
-# TensorFlow and the model load (7-12 s on a small server), and the card then takes the place
-# of this notice.
-if runtime.tensorflow_loaded():  # no run can have finished before: skip importing TensorFlow
-    session.adopt_finished_run()  # before the page, so that it shows the new model already
-card = st.sidebar.empty()
-if not runtime.tensorflow_loaded():
-    card.info(
+# On a server's first visit the page draws first, while TensorFlow and the model load (7-12 s on
+# a small server), and the sidebar's model card follows; after that the card comes first, as its
+# "Model" picker decides which model the page uses.
+if runtime.tensorflow_loaded():
+    widgets.model_card()
+    page.run()
+else:
+    notice = st.sidebar.empty()
+    notice.info(
         "Starting up: TensorFlow and the model load on the first visit after a restart "
         "(a few seconds).",
         icon=":material/hourglass_top:",
     )
-page.run()
-with card.container():
+    page.run()
+    notice.empty()
     widgets.model_card()
