@@ -191,7 +191,7 @@ def first_visit(browser: Browser, server: Server, up_at: float) -> tuple[Page, d
 
 def watched_training_run(page: Page, server: Server, epochs: int) -> tuple[float, dict, float]:
     """One training run watched frame by frame: its seconds, the chart watch, peak memory."""
-    page.get_by_label("Epochs").fill(str(epochs))
+    page.get_by_role("spinbutton", name="Epochs").fill(str(epochs))
     with PeakMemory(server) as peak:
         watch_live_charts(page)  # every animation frame
         page.get_by_role("button", name="Start training").click()
@@ -209,7 +209,7 @@ def stop_latencies(page: Page, runs: int, longest_s: float, epochs: int) -> list
     start = page.get_by_role("button", name="Start training")
     for _ in range(runs):
         expect(start).to_be_enabled(timeout=600_000)  # the last run has ended
-        page.get_by_label("Epochs").fill(str(epochs))
+        page.get_by_role("spinbutton", name="Epochs").fill(str(epochs))
         start.click()
         stop = page.get_by_role("button", name="Stop training")
         expect(stop).to_be_visible()

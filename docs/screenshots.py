@@ -75,7 +75,7 @@ def evaluate_page(page: Page, server: Server) -> None:
 
 def train_page(page: Page, server: Server) -> None:
     open_app(page, server, "train")
-    page.get_by_label("Epochs").fill("5")
+    page.get_by_role("spinbutton", name="Epochs").fill("5")
     page.get_by_role("button", name="Start training").click()
     # Two epochs done, so the per-epoch chart draws lines rather than single points.
     expect(page.get_by_test_id("stProgress")).to_contain_text("Epoch 3 of 5")

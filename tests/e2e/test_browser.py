@@ -192,7 +192,7 @@ def test_confusion_matrix_cell_shows_its_test_images(page: Page, server: Server)
 
 
 def start_training(page: Page, epochs: int) -> None:
-    page.get_by_label("Epochs").fill(str(epochs))
+    page.get_by_role("spinbutton", name="Epochs").fill(str(epochs))
     page.get_by_role("button", name="Start training").click()
 
 
