@@ -24,6 +24,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
 from browser_support import (  # noqa: E402
     MATRIX_SQUARES,
     SCREENSHOT_VIEWPORT,
+    VEGA_CHARTS,
     click_cell,
     draw_digit,
     launch_chromium,
@@ -34,10 +35,10 @@ from browser_support import (  # noqa: E402
 from streamlit_server import SAMPLE_NPZ, Server, start_server, stop_server  # noqa: E402
 
 TIMEOUT_MS = 600_000  # evaluating 10,000 test images, or an epoch, on a slow machine
-# True once ``count`` Plotly charts are on the page, each with points drawn.
-PLOTS_DRAWN = """count => {
-    const plots = [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')];
-    return plots.length === count && plots.every(p => p.querySelector('.scatterlayer path'));
+# True once ``count`` Vega-Lite charts are on the page, each with its lines drawn.
+CHARTS_DRAWN = """count => {
+    const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')];
+    return charts.length === count && charts.every(c => c.querySelector('.mark-line path'));
 }"""
 
 
@@ -46,8 +47,8 @@ def draw_page(page: Page, server: Server) -> None:
     draw_digit(page, 7)
     expect(prediction(page)).to_have_text("7")
     expect(page.get_by_role("heading", name="What the model sees")).to_be_visible()
-    # The probability chart: wait until Plotly has drawn its ten bars, not just its box.
-    expect(page.locator(".stPlotlyChart .barlayer .point")).to_have_count(10)
+    # The probability chart: wait until its ten bars are drawn, not just its box.
+    expect(page.locator(f"{VEGA_CHARTS} .mark-rect path")).to_have_count(10)
     screenshot(page, "draw.png")
 
 
@@ -83,7 +84,7 @@ def train_page(page: Page, server: Server) -> None:
     open_app(page, server, "train")
     expect(page.get_by_role("button", name="Start training")).to_be_disabled()
     expect(page.get_by_text("Train and validation, per epoch")).to_be_visible()
-    page.wait_for_function(PLOTS_DRAWN, arg=2)
+    page.wait_for_function(CHARTS_DRAWN, arg=4)  # per batch and per epoch: loss, accuracy
     screenshot(page, "train.png")
     page.get_by_role("button", name="Stop training").click()
     expect(page.get_by_text("Training stopped")).to_be_visible()
