@@ -125,6 +125,7 @@ elif running:
         + ("you can stop it here." if can_stop else "only the visitor who started it can stop it."),
         icon=":material/model_training:",
     )
-    st.fragment(training_view.live_run, run_every=LIVE_REFRESH_S)(job, can_stop)
+    training_view.stop_button(job, can_stop)
+    st.fragment(training_view.live_run, run_every=LIVE_REFRESH_S)(job)
 else:
     training_view.outcome(job.snapshot(), ours)
