@@ -210,7 +210,7 @@ def test_training_runs_live_across_pages_and_stops(page: Page, server: Server) -
 
     progress = page.get_by_test_id("stProgress")
     expect(progress).to_contain_text("Epoch")
-    expect(page.locator(VEGA_CHARTS)).to_have_count(2)  # per batch: loss and accuracy
+    expect(page.locator(VEGA_CHARTS).nth(1)).to_be_visible()  # per batch: loss, accuracy
 
     page.get_by_test_id("stSidebar").get_by_role("link", name="Draw").click()
     expect(page.locator("canvas.upper-canvas")).to_be_visible()
@@ -242,7 +242,7 @@ def test_live_charts_update_in_place_and_never_go_missing(page: Page, server: Se
     throughout (updated, never re-created), and what it shows changes."""
     open_app(page, server, "train")
     start_training(page, epochs=100)
-    expect(page.locator(VEGA_CHARTS)).to_have_count(2)
+    expect(page.locator(VEGA_CHARTS).nth(1)).to_be_visible()
     before = chart_lines(page)
     watch_live_charts(page, every_ms=50)
     # Past three epoch ends: the per-epoch charts appear, then get more points.
@@ -253,7 +253,9 @@ def test_live_charts_update_in_place_and_never_go_missing(page: Page, server: Se
     expect_stopped(page)
 
     assert watched["samples"] > 10, watched
-    assert watched["most"] == 4, watched  # per batch and per epoch, loss and accuracy
+    # Per batch (loss, accuracy and, when the recipe reports it, the learning rate) and per
+    # epoch (loss, accuracy).
+    assert watched["most"] >= 4, watched
     assert watched["bad"] == 0, f"a chart was missing or half-drawn: {watched}"
     assert watched["replaced"] == 0, f"a chart was re-created rather than updated: {watched}"
     assert after != before, "the live chart did not change while the run went on"
