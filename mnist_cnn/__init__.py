@@ -5,6 +5,8 @@ import mnist_cnn
 model = mnist_cnn.load_model()            # newest trained model, else the bundled one
 digit_image = mnist_cnn.canvas_to_mnist(rgba_canvas)
 probabilities = mnist_cnn.predict(model, digit_image[None])
+layer_outputs = mnist_cnn.activations(model, digit_image)      # {layer name: its output}
+heat = mnist_cnn.saliency(model, digit_image, digit=7)     # (28, 28): which pixels said 7
 """
 
 import os
@@ -15,6 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from mnist_cnn.data import DataError, load_mnist, prepare_images
 from mnist_cnn.drawing import canvas_to_mnist
 from mnist_cnn.evaluation import evaluate
+from mnist_cnn.explain import activations, saliency
 from mnist_cnn.inference import predict
 from mnist_cnn.model import build_model
 from mnist_cnn.store import ModelLoadError, load_model, save_model
@@ -24,6 +27,7 @@ __all__ = [
     "DataError",
     "ModelLoadError",
     "TrainConfig",
+    "activations",
     "build_model",
     "canvas_to_mnist",
     "evaluate",
@@ -31,6 +35,7 @@ __all__ = [
     "load_model",
     "predict",
     "prepare_images",
+    "saliency",
     "save_model",
     "train",
 ]
