@@ -20,6 +20,7 @@ page = st.navigation(
         st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+        st.Page("app_pages/inside.py", title="Inside", icon=":material/visibility:"),
         st.Page("app_pages/models.py", title="Models", icon=":material/inventory_2:"),
     ]
 )

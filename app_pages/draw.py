@@ -8,7 +8,7 @@ from streamlit_drawable_canvas import st_canvas
 from mnist_cnn.drawing import canvas_to_mnist
 from mnist_cnn.images import ImageReadError, read_image
 from mnist_cnn.inference import predict
-from studio import widgets
+from studio import inside_view, widgets
 
 CANVAS_SIZE = 280
 DEFAULT_BRUSH = 18
@@ -72,6 +72,9 @@ def drawing_board(model: keras.Model) -> None:
             )
         else:
             widgets.prediction(predict(model, stages.centred[np.newaxis])[0])
+            inside_view.see_inside_link(
+                stages.centred, "your upload" if using_upload else "your drawing"
+            )
 
     # The controls come after the answer in the script (not on the page), so that a prediction
     # reaches the browser first.
