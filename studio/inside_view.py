@@ -41,6 +41,8 @@ INPUT_ZOOM = 8  # the 28x28 input shown 224 px wide
 MAP_ZOOM = 4  # feature-map mosaics, before the column scales them down
 DETAIL_ZOOM = 10  # one enlarged feature map or patch
 METHOD_NAMES = {"integrated_gradients": "Integrated gradients", "occlusion": "Occlusion"}
+# Saliency colours saturate at this quantile of |value|: a few extreme pixels would fade the rest.
+SALIENCY_FULL_COLOUR_QUANTILE = 0.99
 MAP_COLUMNS = {32: 4, 64: 8}  # mosaic columns for a layer with this many maps
 ROTATE_LABEL = "Rotate (degrees, counter-clockwise)"
 STROKE_LABEL = "Thin (-) or thicken (+) the strokes (px)"
@@ -267,41 +269,40 @@ def why(loaded: LoadedModel, digit: InsideDigit, probabilities: np.ndarray) -> N
     """Saliency for the predicted digit and for one the visitor picks, side by side."""
     ranked = [int(d) for d in np.argsort(probabilities)[::-1]]
     predicted = ranked[0]
-    method = st.segmented_control(
-        "Method",
-        SALIENCY_METHODS,
-        default=SALIENCY_METHODS[0],
-        format_func=METHOD_NAMES.get,
-        required=True,
-        key="saliency-method",
-    )
-    other_column, _ = st.columns([1, 3])
-    # The runner-up first: "why not the digit it nearly said?"
-    other = other_column.selectbox("Why not a…", ranked[1:], key="why-not")
-    key = (loaded.record.id, digit.image.tobytes())
-    heats = {d: _saliency(*key, d, method, loaded.model) for d in (predicted, other)}
-    limit = max(float(np.abs(heat).max()) for heat in heats.values())
-    columns = st.columns(3, gap="large")
-    for column, (shown, heat) in zip(columns, heats.items(), strict=False):
-        title = f"Why {shown}" if shown == predicted else f"Why not {shown}"
-        column.markdown(f"**{title}** ({probabilities[shown]:.1%})")
-        column.image(
-            pictures.saliency_overlay(digit.image, heat, limit, INPUT_ZOOM),
-            caption=f"Saliency for {shown}",
-            output_format="PNG",
-            width="stretch",
+    controls, *maps = st.columns([2, 2, 2], gap="large")
+    with controls:
+        method = st.segmented_control(
+            "Method",
+            SALIENCY_METHODS,
+            default=SALIENCY_METHODS[0],
+            format_func=METHOD_NAMES.get,
+            required=True,
+            key="saliency-method",
         )
-    with columns[2]:
-        st.image(pictures.signed_legend(240, 16), output_format="PNG", width=240)
+        # The runner-up first: "why not the digit it nearly said?"
+        other = st.selectbox("Why not a…", ranked[1:], key="why-not")
+        st.image(pictures.signed_legend(240, 14), output_format="PNG", width=240)
         st.markdown(
-            ":blue[**blue**] pushed the probability down · :red[**red**] pushed it up  \n"
-            "Each map is for the digit above it; grey is the digit's ink, shown for reference. "
-            "Both maps share one colour scale."
+            f":blue[**Blue**] pushed that digit's probability down, :red[**red**] pushed it "
+            "up; grey is the digit's ink. Each map has its own scale, full colour at the value "
+            f"under it (the top {1 - SALIENCY_FULL_COLOUR_QUANTILE:.0%} of pixels)."
         )
         st.caption(
             "Integrated gradients: the model's gradient on the way from a black image to this "
             "one, per pixel. Occlusion: how much the probability drops when a 4x4 square is "
             "blanked. Neither can credit ink that is missing."
+        )
+    key = (loaded.record.id, digit.image.tobytes())
+    for column, shown in zip(maps, (predicted, other), strict=True):
+        heat = _saliency(*key, shown, method, loaded.model)
+        limit = float(np.quantile(np.abs(heat), SALIENCY_FULL_COLOUR_QUANTILE)) or 1.0
+        title = f"Why {shown}" if shown == predicted else f"Why not {shown}"
+        column.markdown(f"**{title}** (probability {probabilities[shown]:.1%})")
+        column.image(
+            pictures.saliency_overlay(digit.image, heat, limit, INPUT_ZOOM),
+            caption=f"Saliency for {shown}: full colour at ±{limit:.2g}",
+            output_format="PNG",
+            width=INPUT_ZOOM * 28,
         )
 
 
@@ -315,7 +316,7 @@ def probe(loaded: LoadedModel, digit: InsideDigit) -> None:
     """Sliders that push the digit around, the answer after, and the rotation sweep."""
     for key, value in PROBE_DEFAULTS.items():
         st.session_state.setdefault(key, value)
-    sliders, picture_column, answer_column = st.columns([3, 2, 3], gap="large")
+    sliders, answer_column, sweep_column = st.columns([3, 2, 5], gap="large")
     with sliders:
         distortion = Distortion(
             right=st.slider("Move right (px)", -MAX_SHIFT, MAX_SHIFT, key="probe-right"),
@@ -328,13 +329,13 @@ def probe(loaded: LoadedModel, digit: InsideDigit) -> None:
     changed = distort(digit.image, distortion)
     probabilities = predict(loaded.model, changed[np.newaxis])[0]
     answer = int(probabilities.argmax())
-    picture_column.image(
-        pictures.grey(changed, INPUT_ZOOM),
-        caption="The changed digit",
-        output_format="PNG",
-        width="stretch",
-    )
     with answer_column:
+        st.image(
+            pictures.grey(changed, INPUT_ZOOM),
+            caption="The changed digit",
+            output_format="PNG",
+            width="stretch",
+        )
         st.metric(
             "After the changes",
             str(answer),
@@ -342,18 +343,19 @@ def probe(loaded: LoadedModel, digit: InsideDigit) -> None:
             delta_color="off",
             delta_arrow="off",
         )
-        widgets.plotly(inside_charts.output_figure(probabilities), key="probe-output")
     sweep = _sweep(loaded.record.id, digit.image.tobytes(), astuple(distortion), loaded.model)
     flips = answer_flips(SWEEP_ANGLES, sweep)
-    st.markdown("**The ten probabilities as the digit turns** (with the other changes above)")
-    widgets.plotly(
-        inside_charts.sweep_figure(SWEEP_ANGLES, sweep, flips, distortion.angle), key="sweep"
-    )
-    if flips:
-        st.caption(
-            "The answer flips at "
-            + ", ".join(f"{angle:+.0f}° ({before}→{after})" for angle, before, after in flips)
-            + f". The slider goes to ±{MAX_ANGLE}°; the sweep goes on to a digit on its side."
+    with sweep_column:
+        st.markdown("**The ten probabilities as the digit turns**, with the other changes kept")
+        widgets.plotly(
+            inside_charts.sweep_figure(SWEEP_ANGLES, sweep, flips, distortion.angle), key="sweep"
         )
-    else:
-        st.caption("The answer holds at every angle of the sweep.")
+        if flips:
+            st.caption(
+                "Dotted lines: the answer flips at "
+                + ", ".join(f"{angle:+.0f}° ({before}→{after})" for angle, before, after in flips)
+                + f". The indigo line is the slider's angle; the slider stops at ±{MAX_ANGLE}°, "
+                "the sweep goes on to a digit on its side."
+            )
+        else:
+            st.caption("The answer holds at every angle of the sweep.")
