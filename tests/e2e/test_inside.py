@@ -41,3 +41,15 @@ def test_drawn_seven_inside_and_turned_until_it_flips(page: Page, server: Server
     expect(rotate).to_have_value("-45")
     expect(probe_answer(page)).not_to_have_text("7")
     expect(prediction(page)).to_have_text("7")  # the digit itself still reads as 7
+
+
+def test_test_digit_opens_from_the_evaluate_gallery(page: Page, server: Server) -> None:
+    open_app(page, server, "evaluate")
+    picker = page.get_by_test_id("stSelectbox").filter(has_text="Look inside one of these")
+    picker.scroll_into_view_if_needed()
+    picker.click()
+    page.get_by_role("option", name="test digit #1: ✓ 2").click()
+    page.get_by_role("button", name="See inside").click()
+    expect(page.get_by_role("heading", name="Inside the CNN")).to_be_visible()
+    expect(page.get_by_text("The input: test digit #1 (labelled 2)")).to_be_visible()
+    expect(prediction(page)).to_have_text("2")
