@@ -1,12 +1,21 @@
-"""Training throughput: ``mnist_cnn.train`` against a plain ``model.fit`` of the same recipe.
+"""Training: the seed against the tuned recipe, and ``mnist_cnn.train`` against plain ``fit``.
 
-Both train the default CNN (batch 32, Adam 1e-3, 10% validation held out) on the
-full MNIST for the same number of epochs, each in a fresh process, alternating
-baseline and candidate so machine noise hits both alike. Prints samples/s, test
-accuracy and the ratio candidate / baseline.
+Two parts, each run in fresh processes on the full MNIST (set ``MNIST_NPZ``):
 
-    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/bench_training.py [--epochs 5] [--rounds 1]
-    ... --steps-per-execution 1 4 16 32     # also try other batches-per-call settings
+* ``recipes``: the seed and the tuned recipe for 5 epochs, once per random seed (the two
+  alternate, so machine noise hits both alike). Prints test accuracy (median and range over
+  the seeds) and training time.
+* ``speed``: training samples/s of the seed recipe as a plain ``model.fit`` (float32 arrays,
+  ``validation_split=0.1``: the baseline), as ``fit`` with the strongest plain Keras settings
+  (16 batches per compiled call, validation in batches of 1024), and as ``mnist_cnn.train``
+  with the seed and with the tuned recipe. The order alternates every round (A B C D, D C B A,
+  ...), and each ratio is against the baseline measured in the same run.
+
+    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/bench_training.py recipes [--seeds 1 2 3]
+    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/bench_training.py speed [--rounds 2]
+
+``--log FILE`` appends every single measurement as a JSON line, so a long run that is cut short
+still leaves its results.
 """
 
 from __future__ import annotations
@@ -20,69 +29,131 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+RECIPE_EPOCHS = 5
+DEFAULT_SEEDS = (1, 2, 3)
+SPEED_EPOCHS = 1
+STRONG_STEPS_PER_EXECUTION = 16
+STRONG_VALIDATION_BATCH = 1024
+SPEED_CONTENDERS = ("plain fit", "plain fit, strongest settings", "train seed", "train tuned")
 
 
-def run_worker(kind: str, epochs: int, steps_per_execution: int) -> dict:
+def run_worker(contender: str, epochs: int, seed: int) -> dict:
+    """Train once in this process and measure it (called in a fresh subprocess)."""
     sys.path.insert(0, str(ROOT))
-    from mnist_cnn import build_model, evaluate, load_mnist
+    import keras
+
+    from mnist_cnn import build_model, evaluate, load_mnist, prepare_images
     from mnist_cnn.training import TrainConfig, train
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
     samples = int(len(x_train) * 0.9) * epochs
-    if kind == "baseline":
-        model = build_model()
-        x = (x_train / 255.0).astype("float32")[..., None]
+    if contender.startswith("plain fit"):
+        keras.utils.set_random_seed(seed)
+        strong = contender == "plain fit, strongest settings"
+        model = build_model(steps_per_execution=STRONG_STEPS_PER_EXECUTION if strong else 1)
+        x = prepare_images(x_train)
         started = time.perf_counter()
-        model.fit(x, y_train, batch_size=32, epochs=epochs, validation_split=0.1, verbose=0)
+        model.fit(
+            x,
+            y_train,
+            batch_size=32,
+            epochs=epochs,
+            validation_split=0.1,
+            validation_batch_size=STRONG_VALIDATION_BATCH if strong else None,
+            verbose=0,
+        )
         seconds = time.perf_counter() - started
     else:
-        config = TrainConfig(epochs=epochs, steps_per_execution=steps_per_execution)
+        recipe = contender.removeprefix("train ")
+        config = TrainConfig.from_recipe(recipe, epochs=epochs, seed=seed)
         started = time.perf_counter()
         model = train(x_train, y_train, config).model
         seconds = time.perf_counter() - started
     return {
+        "contender": contender,
+        "epochs": epochs,
+        "seed": seed,
         "samples_per_second": samples / seconds,
         "seconds": seconds,
         "test_accuracy": evaluate(model, x_test, y_test).accuracy,
     }
 
 
-def measure(kind: str, epochs: int, steps_per_execution: int) -> dict:
-    command = [sys.executable, __file__, "--worker", kind, "--epochs", str(epochs)]
-    command += ["--steps-per-execution", str(steps_per_execution)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def measure(contender: str, epochs: int, seed: int, log: Path | None) -> dict:
+    command = [sys.executable, __file__, "worker", contender, str(epochs), str(seed)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{contender} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(
+        f"  {contender:30s} seed {seed}: {result['samples_per_second']:6.0f} samples/s, "
+        f"{result['seconds']:6.1f} s, test accuracy {result['test_accuracy']:.4f}",
+        flush=True,
+    )
+    if log is not None:
+        with log.open("a") as file:
+            file.write(json.dumps(result) + "\n")
+    return result
+
+
+def compare_recipes(seeds: list[int], log: Path | None) -> None:
+    runs: dict[str, list[dict]] = {"train seed": [], "train tuned": []}
+    for number, seed in enumerate(seeds):
+        order = list(runs) if number % 2 == 0 else list(reversed(runs))
+        for contender in order:
+            runs[contender].append(measure(contender, RECIPE_EPOCHS, seed, log))
+    print(f"\n{RECIPE_EPOCHS} epochs, seeds {seeds}:")
+    print("  recipe   test accuracy: median (min..max)   training time: median")
+    for contender, results in runs.items():
+        accuracies = [r["test_accuracy"] for r in results]
+        print(
+            f"  {contender.removeprefix('train '):8s} {statistics.median(accuracies):.4f} "
+            f"({min(accuracies):.4f}..{max(accuracies):.4f})"
+            f"               {statistics.median(r['seconds'] for r in results):6.1f} s"
+        )
+
+
+def compare_speed(rounds: int, log: Path | None) -> None:
+    runs: dict[str, list[dict]] = {name: [] for name in SPEED_CONTENDERS}
+    for number in range(rounds):
+        order = SPEED_CONTENDERS if number % 2 == 0 else tuple(reversed(SPEED_CONTENDERS))
+        for contender in order:
+            runs[contender].append(measure(contender, SPEED_EPOCHS, DEFAULT_SEEDS[0], log))
+    print(f"\n{SPEED_EPOCHS} epoch(s), {rounds} rounds in alternating order:")
+    print("  contender                        samples/s (median)   ratio per round   median")
+    baseline = runs["plain fit"]
+    for contender, results in runs.items():
+        ratios = [
+            r["samples_per_second"] / b["samples_per_second"]
+            for r, b in zip(results, baseline, strict=True)
+        ]
+        speed = statistics.median(r["samples_per_second"] for r in results)
+        print(
+            f"  {contender:32s} {speed:8.0f}             "
+            f"{' '.join(f'{ratio:4.2f}' for ratio in ratios):16s}  {statistics.median(ratios):4.2f}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--steps-per-execution", type=int, nargs="+", default=[16])
-    parser.add_argument("--worker", choices=["baseline", "candidate"], help=argparse.SUPPRESS)
+    parts = parser.add_subparsers(dest="part", required=True)
+    recipes = parts.add_parser("recipes", help="seed vs tuned recipe: accuracy and time")
+    recipes.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
+    speed = parts.add_parser("speed", help="samples/s against a plain model.fit")
+    speed.add_argument("--rounds", type=int, default=2)
+    for part in (recipes, speed):
+        part.add_argument("--log", type=Path, help="append each measurement to this JSONL file")
+    worker = parts.add_parser("worker")
+    worker.add_argument("contender")
+    worker.add_argument("epochs", type=int)
+    worker.add_argument("seed", type=int)
     args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(run_worker(args.worker, args.epochs, args.steps_per_execution[0])))
-        return
-
-    results: dict[str, list[dict]] = {}
-    for _ in range(args.rounds):
-        results.setdefault("baseline", []).append(measure("baseline", args.epochs, 1))
-        for steps in args.steps_per_execution:
-            name = f"mnist_cnn.train (steps_per_execution={steps})"
-            results.setdefault(name, []).append(measure("candidate", args.epochs, steps))
-
-    def median(name: str, key: str) -> float:
-        return statistics.median(run[key] for run in results[name])
-
-    baseline = median("baseline", "samples_per_second")
-    print(f"{args.epochs} epochs, {args.rounds} round(s), medians:")
-    for name in results:
-        speed = median(name, "samples_per_second")
-        print(
-            f"  {name:45s} {speed:8.0f} samples/s  ratio {speed / baseline:4.2f}  "
-            f"test accuracy {median(name, 'test_accuracy'):.4f}"
-        )
+    if args.part == "worker":
+        print(json.dumps(run_worker(args.contender, args.epochs, args.seed)))
+    elif args.part == "recipes":
+        compare_recipes(args.seeds, args.log)
+    else:
+        compare_speed(args.rounds, args.log)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from mnist_cnn.augment import AUGMENTATIONS
 from mnist_cnn.data import DataError, load_test_set
 from mnist_cnn.drawing import canvas_to_mnist
 from mnist_cnn.evaluation import evaluate, format_report
@@ -26,9 +27,22 @@ from mnist_cnn.store import (
     remove_stale_partials,
     resolve_model,
 )
-from mnist_cnn.training import BatchProgress, EpochProgress, TrainConfig
+from mnist_cnn.training import RECIPES, SCHEDULES, BatchProgress, EpochProgress, TrainConfig
 
 DEFAULTS = TrainConfig()
+# Options that override a field of the chosen recipe when given (argparse dest = field name).
+RECIPE_OPTIONS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "validation_split",
+    "seed",
+    "augment",
+    "augmentation",
+    "schedule",
+    "warmup_epochs",
+    "steps_per_execution",
+)
 
 
 class ProgressBar:
@@ -48,6 +62,7 @@ class ProgressBar:
         self.bar.set_postfix(
             loss=f"{progress.loss:.4f}",
             acc=f"{progress.accuracy:.4f}",
+            lr=f"{progress.learning_rate:.2e}" if progress.learning_rate is not None else "?",
             samples_s=f"{progress.samples_per_second:.0f}",
         )
 
@@ -66,17 +81,20 @@ class ProgressBar:
         )
 
 
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The chosen recipe with the options given on the command line changed."""
+    changes = {name: getattr(args, name) for name in RECIPE_OPTIONS}
+    if changes["augmentation"] is not None and changes["augment"] is None:
+        changes["augment"] = True  # naming the distortions asks for them
+    return TrainConfig.from_recipe(
+        args.recipe, **{name: value for name, value in changes.items() if value is not None}
+    )
+
+
 def run_train(args: argparse.Namespace) -> int:
     remove_stale_partials(args.models_dir)
-    config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        validation_split=args.validation_split,
-        seed=args.seed,
-        augment=args.augment,
-        steps_per_execution=args.steps_per_execution,
-    )
+    config = train_config(args)
+    print(f"Recipe: {config.recipe} ({describe(config)})")
     outcome = train_evaluate_save(
         config,
         listener=ProgressBar(),
@@ -87,6 +105,17 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"Test accuracy: {outcome.evaluation.accuracy:.4f}")
     print(f"Saved to {outcome.record.folder}")
     return 0
+
+
+def describe(config: TrainConfig) -> str:
+    rate = (
+        f"learning rate {config.learning_rate:g}"
+        if config.schedule == "constant"
+        else f"learning rate warm-up to {config.learning_rate:g} over {config.warmup_epochs:g} "
+        "epochs, then cosine decay"
+    )
+    augmentation = f"{config.augmentation} augmentation" if config.augment else "no augmentation"
+    return f"{config.epochs} epochs, batch {config.batch_size}, {rate}, {augmentation}"
 
 
 def chosen_model(args: argparse.Namespace):
@@ -172,19 +201,41 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train_parser = commands.add_parser("train", help="train a model, evaluate it and save it")
-    train_parser.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
-    train_parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
-    train_parser.add_argument("--learning-rate", type=float, default=DEFAULTS.learning_rate)
-    train_parser.add_argument("--validation-split", type=float, default=DEFAULTS.validation_split)
-    train_parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
     train_parser.add_argument(
-        "--augment", action="store_true", help="random shifts, zoom, rotation, stroke width"
+        "--recipe",
+        choices=RECIPES,
+        default="seed",
+        help="seed: Adam 1e-3, no augmentation (default); tuned: warm-up + cosine learning "
+        "rate to a 3e-3 peak, light shifts and rotations. The options below change it.",
+    )
+    train_parser.add_argument("--epochs", type=int, help=f"default {DEFAULTS.epochs}")
+    train_parser.add_argument("--batch-size", type=int, help=f"default {DEFAULTS.batch_size}")
+    train_parser.add_argument(
+        "--learning-rate", type=float, help="the constant rate, or the schedule's peak"
+    )
+    train_parser.add_argument(
+        "--validation-split", type=float, help=f"default {DEFAULTS.validation_split}"
+    )
+    train_parser.add_argument("--seed", type=int, help=f"default {DEFAULTS.seed}")
+    train_parser.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        help="random distortions of the training images (see --augmentation)",
+    )
+    train_parser.add_argument(
+        "--augmentation",
+        choices=AUGMENTATIONS,
+        help="standard: shifts, zoom, rotation, stroke width; light: shifts and rotations; "
+        "drawn: slant, scale, elastic wobble and stroke width, aimed at drawn digits",
+    )
+    train_parser.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
+    train_parser.add_argument(
+        "--warmup-epochs", type=float, help="warm-up length of the warmup_cosine schedule"
     )
     train_parser.add_argument(
         "--steps-per-execution",
         type=int,
-        default=DEFAULTS.steps_per_execution,
-        help="batches per compiled call (speed only)",
+        help=f"batches per compiled call (speed only; default {DEFAULTS.steps_per_execution})",
     )
     train_parser.add_argument(
         "--models-dir", help="where to save (default: $MNIST_CNN_MODELS_DIR or ./trained_models)"

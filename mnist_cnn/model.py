@@ -8,8 +8,13 @@ INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
 
-def build_model(learning_rate: float = 1e-3, steps_per_execution: int = 1) -> keras.Model:
+def build_model(
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+    steps_per_execution: int = 1,
+) -> keras.Model:
     """Build and compile the default CNN.
+
+    ``learning_rate`` is Adam's: a number, or a schedule of the step (the tuned recipe's).
 
     ``steps_per_execution`` > 1 runs several batches per compiled call, which
     trains the same model faster on a CPU; it changes speed, not the maths.

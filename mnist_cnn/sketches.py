@@ -9,6 +9,7 @@ and un-premultiplied RGBA pixels as ``getImageData`` returns them.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -222,5 +223,236 @@ def drawn_digit_set(n_per_digit: int = 30, seed: int = 0) -> tuple[np.ndarray, n
             rotation_deg=rng.uniform(-15.0, 15.0),
             jitter=rng.uniform(0.0, 0.01),
             rng=rng,
+        )
+    return canvases, labels
+
+
+# --- A second, independent generator: pen-style digits -----------------------------------------
+#
+# The set above is what the bundled model is developed against. To tell whether a model reads
+# drawings in general, rather than those templates, this second generator was written apart from
+# it and is never used to choose training settings: other shapes (smooth Bezier strokes), other
+# styles of the ambiguous digits (long-flagged, serifed and curved 1s, closed and crossed 4s,
+# curved 7 and 9 stems, Z-shaped 2s), strokes whose width swells and thins like a pen under
+# varying pressure, a slow hand tremor instead of per-point jitter, italic slant, and coloured
+# inks on tinted paper.
+
+
+def _bezier(*points: Point, n: int = 16) -> Stroke:
+    """Points along a cubic Bezier curve through p0 and p3, pulled towards p1 and p2."""
+    p0, p1, p2, p3 = (np.asarray(p, dtype=np.float64) for p in points)
+    t = np.linspace(0.0, 1.0, n)[:, np.newaxis]
+    curve = (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3
+    return [(float(x), float(y)) for x, y in curve]
+
+
+def _join(*parts: Stroke) -> Stroke:
+    return [point for part in parts for point in part]
+
+
+# digit -> styles -> strokes -> points, in a unit box (y down), like DIGIT_STROKES.
+PEN_STROKES: dict[int, list[list[Stroke]]] = {
+    0: [
+        [
+            _join(
+                _bezier((0.6, 0.0), (0.0, -0.05), (-0.05, 1.0), (0.45, 1.0)),
+                _bezier((0.45, 1.0), (1.05, 1.0), (1.0, -0.05), (0.45, 0.05)),
+            )
+        ],
+        [
+            _join(
+                _bezier((0.5, 0.0), (0.1, 0.0), (0.05, 0.3), (0.05, 0.5)),
+                _bezier((0.05, 0.5), (0.05, 0.8), (0.2, 1.0), (0.5, 1.0)),
+                _bezier((0.5, 1.0), (0.8, 1.0), (0.95, 0.8), (0.95, 0.5)),
+                _bezier((0.95, 0.5), (0.95, 0.2), (0.8, 0.0), (0.5, 0.0)),
+            )
+        ],
+    ],
+    1: [
+        [[(0.1, 0.35), (0.6, 0.0), (0.6, 1.0)]],  # long flag
+        [[(0.35, 0.15), (0.55, 0.0), (0.55, 1.0)], [(0.3, 1.0), (0.8, 1.0)]],  # short flag, base
+        [_bezier((0.45, 0.0), (0.55, 0.3), (0.55, 0.7), (0.5, 1.0))],  # slightly curved stick
+        [[(0.25, 0.2), (0.6, 0.0), (0.55, 1.0)], [(0.2, 0.98), (0.95, 1.0)]],  # flag, wide base
+    ],
+    2: [
+        [
+            _join(
+                _bezier((0.05, 0.25), (0.15, -0.1), (0.95, -0.1), (0.85, 0.3)),
+                [(0.85, 0.3), (0.05, 1.0), (1.0, 1.0)],
+            )
+        ],
+        [[(0.05, 0.05), (0.9, 0.05), (0.1, 1.0), (0.95, 1.0)]],  # Z-shaped
+    ],
+    3: [
+        [
+            _join(
+                _bezier((0.05, 0.1), (0.5, -0.15), (1.0, 0.15), (0.4, 0.48)),
+                _bezier((0.4, 0.48), (1.15, 0.55), (0.9, 1.2), (0.05, 0.9)),
+            )
+        ],
+        [  # pointed middle
+            _join(
+                _bezier((0.1, 0.15), (0.4, -0.1), (1.0, 0.05), (0.35, 0.5)),
+                _bezier((0.35, 0.5), (1.1, 0.45), (1.0, 1.1), (0.1, 0.88)),
+            )
+        ],
+    ],
+    4: [
+        [[(0.7, 1.0), (0.7, 0.0), (0.0, 0.68), (1.0, 0.68)]],  # closed, one stroke
+        [[(0.15, 0.0), (0.08, 0.6), (0.95, 0.6)], [(0.72, 0.15), (0.72, 1.0)]],  # open
+        [[(0.55, 0.0), (0.0, 0.7), (1.0, 0.7)], [(0.75, 0.3), (0.75, 1.0)]],  # crossed
+    ],
+    5: [
+        [
+            _join(
+                [(0.9, 0.0), (0.25, 0.0), (0.2, 0.42)],
+                _bezier((0.2, 0.42), (0.9, 0.25), (1.1, 0.95), (0.05, 0.92)),
+            )
+        ],
+        [
+            _join(
+                [(0.25, 0.0), (0.2, 0.45)],
+                _bezier((0.2, 0.45), (0.95, 0.3), (1.0, 1.05), (0.1, 0.95)),
+            ),
+            [(0.25, 0.0), (0.95, 0.02)],
+        ],
+    ],
+    6: [
+        [
+            _join(
+                _bezier((0.8, 0.0), (0.3, 0.1), (0.0, 0.55), (0.15, 0.85)),
+                _bezier((0.15, 0.85), (0.35, 1.15), (1.0, 0.95), (0.85, 0.65)),
+                _bezier((0.85, 0.65), (0.7, 0.35), (0.2, 0.45), (0.12, 0.7)),
+            )
+        ],
+    ],
+    7: [
+        [
+            _join(
+                [(0.0, 0.0), (1.0, 0.0)], _bezier((1.0, 0.0), (0.6, 0.35), (0.45, 0.6), (0.4, 1.0))
+            )
+        ],
+        [[(0.0, 0.12), (0.05, 0.0), (1.0, 0.02), (0.4, 1.0)], [(0.35, 0.55), (0.85, 0.5)]],
+        [[(0.05, 0.0), (0.95, 0.0), (0.55, 1.0)]],
+    ],
+    8: [
+        [
+            _join(
+                _bezier((0.85, 0.1), (0.5, -0.1), (-0.1, 0.2), (0.5, 0.5)),
+                _bezier((0.5, 0.5), (1.1, 0.8), (0.6, 1.1), (0.3, 0.95)),
+                _bezier((0.3, 0.95), (-0.1, 0.75), (0.3, 0.55), (0.5, 0.5)),
+                _bezier((0.5, 0.5), (0.95, 0.35), (0.95, 0.05), (0.6, 0.02)),
+            )
+        ],
+    ],
+    9: [
+        [
+            _join(
+                _bezier((0.85, 0.2), (0.6, -0.1), (0.0, 0.0), (0.1, 0.35)),
+                _bezier((0.1, 0.35), (0.2, 0.6), (0.8, 0.55), (0.85, 0.2)),
+                [(0.85, 0.2), (0.8, 1.0)],
+            )
+        ],
+        [
+            _join(
+                _bezier((0.85, 0.25), (0.7, -0.1), (0.05, 0.0), (0.12, 0.3)),
+                _bezier((0.12, 0.3), (0.2, 0.6), (0.85, 0.55), (0.85, 0.25)),
+                _bezier((0.85, 0.25), (0.85, 0.6), (0.7, 0.85), (0.45, 1.0)),
+            )
+        ],
+    ],
+}
+
+_PEN_INKS: tuple[tuple[tuple[int, int, int, int], tuple[int, int, int, int]], ...] = (
+    ((30, 60, 200, 255), (255, 255, 255, 255)),  # blue ballpoint on white
+    ((80, 80, 80, 255), (245, 240, 228, 255)),  # pencil on cream paper
+    ((240, 240, 240, 255), (20, 30, 60, 255)),  # chalk on a dark board
+    ((200, 30, 30, 255), (0, 0, 0, 0)),  # red ink on a transparent canvas
+)
+
+
+def render_pen_digit(
+    digit: int,
+    rng: np.random.Generator,
+    *,
+    style: int,
+    size: int = 280,
+    box: tuple[float, float, float, float] = (0.2, 0.1, 0.8, 0.9),
+    pen: float = 14.0,
+    slant: float = 0.0,
+    rotation_deg: float = 0.0,
+    tremor: float = 0.0,
+    ink: tuple[int, int, int, int] = (30, 60, 200, 255),
+    paper: tuple[int, int, int, int] = (255, 255, 255, 255),
+) -> np.ndarray:
+    """A digit from ``PEN_STROKES`` as a (size, size, 4) RGBA canvas, drawn with a pen.
+
+    The pen's width (``pen`` px on average) swells and thins along each stroke; ``slant``
+    leans the digit like italics (x moves by ``slant`` times the height above the centre);
+    ``tremor`` is a slow wobble of the hand, as a fraction of the box's longer side.
+    """
+    left, top, right, bottom = (size * f for f in box)
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    turn = math.radians(rotation_deg)
+    rotation = np.array([[math.cos(turn), -math.sin(turn)], [math.sin(turn), math.cos(turn)]])
+    span = max(right - left, bottom - top)
+    big = size * _SUPERSAMPLE
+    mask = Image.new("L", (big, big), 0)
+    draw = ImageDraw.Draw(mask)
+    for template in PEN_STROKES[digit][style]:
+        unit = _densify(np.asarray(template, dtype=np.float64))
+        x = left + unit[:, 0] * (right - left) - cx
+        y = top + unit[:, 1] * (bottom - top) - cy
+        points = np.column_stack((x - slant * y, y)) @ rotation.T + (cx, cy)
+        along = np.linspace(0.0, 1.0, len(points))[:, np.newaxis]
+        phases = rng.uniform(0, 2 * math.pi, (2, 2))
+        wobble = np.sin(2 * math.pi * along * rng.uniform(0.5, 1.5) + phases[0]) + 0.5 * np.sin(
+            2 * math.pi * along * rng.uniform(1.5, 3.0) + phases[1]
+        )
+        points = np.clip(points + tremor * span * wobble, 0.0, size - 1.0)
+        pressure = 0.75 + 0.5 * (0.5 + 0.5 * np.sin(2 * math.pi * along[:, 0] + rng.uniform(0, 6)))
+        for (px, py), scale in zip(points, pressure, strict=True):
+            radius = pen * scale * _SUPERSAMPLE / 2
+            sx, sy = px * _SUPERSAMPLE, py * _SUPERSAMPLE
+            draw.ellipse((sx - radius, sy - radius, sx + radius, sy + radius), fill=255)
+    coverage = np.asarray(mask.resize((size, size), Image.Resampling.BOX), dtype=np.float32)
+    return _source_over(coverage / 255.0, ink, paper)
+
+
+def _densify(points: np.ndarray, step: float = 0.01) -> np.ndarray:
+    """The polyline with extra points so that neighbours are at most ``step`` apart."""
+    dense = [points[0]]
+    for start, end in itertools.pairwise(points):
+        pieces = max(1, math.ceil(np.linalg.norm(end - start) / step))
+        dense.extend(start + (end - start) * k / pieces for k in range(1, pieces + 1))
+    return np.asarray(dense)
+
+
+def pen_digit_set(n_per_digit: int = 30, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """A second drawn-digit set from ``render_pen_digit``: (N, 280, 280, 4) canvases, labels.
+
+    Random style, size, position, aspect, pen width (at most a fifth of the digit's height),
+    slant (+-0.3), rotation (+-10 degrees), tremor and ink; labels cycle 0..9.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.tile(np.arange(10, dtype=np.int64), n_per_digit)
+    canvases = np.empty((labels.size, 280, 280, 4), dtype=np.uint8)
+    for i, digit in enumerate(labels):
+        height = rng.uniform(0.35, 0.85)
+        width = min(height * rng.uniform(0.5, 0.9), 0.8)
+        left = rng.uniform(0.08, 0.92 - width)
+        top = rng.uniform(0.05, 0.95 - height)
+        ink, paper = _PEN_INKS[rng.integers(len(_PEN_INKS))]
+        canvases[i] = render_pen_digit(
+            int(digit),
+            rng,
+            style=int(rng.integers(len(PEN_STROKES[digit]))),
+            box=(left, top, left + width, top + height),
+            pen=min(rng.uniform(5.0, 30.0), 0.2 * height * 280),
+            slant=rng.uniform(-0.3, 0.3),
+            rotation_deg=rng.uniform(-10.0, 10.0),
+            tremor=rng.uniform(0.0, 0.02),
+            ink=ink,
+            paper=paper,
         )
     return canvases, labels

@@ -64,9 +64,16 @@ def smooth(values: Sequence[float], weight: float = SMOOTHING) -> list[float]:
 
 
 def batch_figure(batches: Sequence[BatchProgress]) -> go.Figure:
-    """Training loss and accuracy per batch report, raw (faint) and smoothed, against epochs."""
+    """Training loss and accuracy per batch report, raw (faint) and smoothed, against epochs.
+
+    When the reports carry the learning rate, a third panel draws it, so a schedule's
+    warm-up and decay can be read against the loss.
+    """
     position = [b.epoch - 1 + b.batch / b.batches_per_epoch for b in batches]
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    rates = [b.learning_rate for b in batches]
+    show_rate = any(rate is not None for rate in rates)
+    titles = ("Loss", "Accuracy", "Learning rate") if show_rate else ("Loss", "Accuracy")
+    figure = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
     for column, values in ((1, [b.loss for b in batches]), (2, [b.accuracy for b in batches])):
         figure.add_scatter(
             x=position,
@@ -90,6 +97,17 @@ def batch_figure(batches: Sequence[BatchProgress]) -> go.Figure:
             col=column,
         )
     figure.update_yaxes(tickformat=".0%", row=1, col=2)
+    if show_rate:
+        figure.add_scatter(
+            x=position,
+            y=rates,
+            mode="lines",
+            line={"color": ACCENT, "width": 2.5},
+            name="learning rate",
+            row=1,
+            col=3,
+        )
+        figure.update_yaxes(tickformat=".1e", rangemode="tozero", row=1, col=3)
     return _training_layout(figure, "epoch")
 
 

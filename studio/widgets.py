@@ -89,16 +89,22 @@ def describe_config(config: dict[str, Any]) -> str:
         return "Training settings not recorded."
     rate = config.get("learning_rate")
     split = config.get("validation_split")
-    return " · ".join(
-        [
-            count(config.get("epochs"), "epoch"),
-            f"batch {config.get('batch_size', '?')}",
-            f"learning rate {rate:g}" if isinstance(rate, int | float) else "learning rate ?",
-            f"{split:.0%} validation" if isinstance(split, int | float) else "validation ?",
-            f"seed {config.get('seed', '?')}",
-            "augmented" if config.get("augment") else "no augmentation",
-        ]
-    )
+    rate_text = f"learning rate {rate:g}" if isinstance(rate, int | float) else "learning rate ?"
+    if config.get("schedule", "constant") != "constant":
+        rate_text += " (peak; warm-up + cosine decay)"
+    augmentation = config.get("augmentation")
+    augmented = f"{augmentation} augmentation" if augmentation else "augmented"
+    parts = [
+        count(config.get("epochs"), "epoch"),
+        f"batch {config.get('batch_size', '?')}",
+        rate_text,
+        f"{split:.0%} validation" if isinstance(split, int | float) else "validation ?",
+        f"seed {config.get('seed', '?')}",
+        augmented if config.get("augment") else "no augmentation",
+    ]
+    if config.get("recipe") in ("seed", "tuned"):
+        parts.insert(0, f"{config['recipe']} recipe")
+    return " · ".join(parts)
 
 
 def count(number: object, noun: str) -> str:

@@ -11,7 +11,7 @@ from apptest_support import APP, DRAW, EVALUATE, TRAIN, USE_APP_ENVIRONMENT, ope
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.training import TrainConfig
+from mnist_cnn.training import BatchProgress, TrainConfig
 from studio import charts, runtime, widgets
 
 pytestmark = USE_APP_ENVIRONMENT
@@ -75,9 +75,34 @@ def test_smoothing_follows_the_trend_without_overshooting() -> None:
     assert min(smoothed) > 0.0
 
 
+def batch_report(batch: int, learning_rate: float | None) -> BatchProgress:
+    return BatchProgress(1, 5, batch, 100, 0.5, 0.9, 1000.0, learning_rate=learning_rate)
+
+
+def test_live_chart_draws_the_learning_rate_next_to_the_loss() -> None:
+    rates = [1e-3, 2e-3, 3e-3]
+    figure = charts.batch_figure(
+        [batch_report(b, r) for b, r in zip((10, 20, 30), rates, strict=True)]
+    )
+    titles = [annotation.text for annotation in figure.layout.annotations]
+    assert titles == ["Loss", "Accuracy", "Learning rate"]
+    (rate_trace,) = [trace for trace in figure.data if trace.name == "learning rate"]
+    assert list(rate_trace.y) == rates and list(rate_trace.x) == [0.1, 0.2, 0.3]
+    # Reports without a rate (from code that does not set it) keep the two-panel chart.
+    older = charts.batch_figure([batch_report(10, None)])
+    assert [a.text for a in older.layout.annotations] == ["Loss", "Accuracy"]
+
+
 def test_model_card_words() -> None:
     config = TrainConfig(epochs=1).to_dict()
-    assert widgets.describe_config(config).startswith("1 epoch · batch 32 · learning rate 0.001")
+    assert widgets.describe_config(config).startswith(
+        "seed recipe · 1 epoch · batch 32 · learning rate 0.001 · "
+    )
+    tuned = widgets.describe_config(TrainConfig.tuned().to_dict())
+    assert tuned.startswith("tuned recipe · 5 epochs · batch 32 · learning rate 0.003 (peak; ")
+    assert tuned.endswith("light augmentation")
+    old_card = {"epochs": 10, "batch_size": 32, "learning_rate": 0.001, "augment": True}
+    assert widgets.describe_config(old_card).endswith("augmented")  # saved before recipes
     assert widgets.describe_config({}) == "Training settings not recorded."
     assert widgets.count(10000, "test image") == "10,000 test images"
 

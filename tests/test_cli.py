@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_cnn.cli import main
+from mnist_cnn.cli import build_parser, main, train_config
 from mnist_cnn.sketches import render_sketch
+from mnist_cnn.training import TrainConfig
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "predict", "models"])
@@ -26,6 +27,30 @@ def test_train_saves_a_model_that_says_how_it_was_made(sample_npz, isolated_mode
     (folder,) = isolated_models_dir.iterdir()
     metadata = json.loads((folder / "metadata.json").read_text())
     assert metadata["made_with"] == f"python -m mnist_cnn train --epochs 1 --data {sample_npz}"
+
+
+def test_train_takes_the_tuned_recipe_and_records_it(sample_npz, isolated_models_dir, capsys):
+    args = ["train", "--recipe", "tuned", "--epochs", "1", "--data", str(sample_npz)]
+    assert main(args) == 0
+    output = capsys.readouterr().out
+    assert "Recipe: tuned (1 epochs, batch 32, learning rate warm-up to 0.003" in output
+    (folder,) = isolated_models_dir.iterdir()
+    config = json.loads((folder / "metadata.json").read_text())["config"]
+    assert config["recipe"] == "tuned" and config["schedule"] == "warmup_cosine"
+    assert config["augmentation"] == "light" and config["epochs"] == 1
+
+
+def test_options_change_the_chosen_recipe():
+    parser = build_parser()
+    tuned = train_config(parser.parse_args(["train", "--recipe", "tuned", "--no-augment"]))
+    assert tuned.schedule == "warmup_cosine" and not tuned.augment and tuned.recipe == "custom"
+    seed = train_config(parser.parse_args(["train", "--learning-rate", "0.002"]))
+    assert seed.learning_rate == 0.002 and seed.schedule == "constant"
+    drawn = train_config(
+        parser.parse_args(["train", "--recipe", "tuned", "--augmentation", "drawn"])
+    )
+    assert drawn.augment and drawn.augmentation == "drawn"
+    assert train_config(parser.parse_args(["train"])) == TrainConfig()
 
 
 def test_evaluate_prints_accuracy_report_and_confusion_matrix(sample_npz, capsys):

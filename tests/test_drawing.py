@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from mnist_cnn.drawing import DrawingStages, canvas_to_mnist
-from mnist_cnn.sketches import DIGIT_STROKES, drawn_digit_set, render_sketch, sketch_strokes
+from mnist_cnn.sketches import (
+    DIGIT_STROKES,
+    PEN_STROKES,
+    drawn_digit_set,
+    pen_digit_set,
+    render_pen_digit,
+    render_sketch,
+    sketch_strokes,
+)
 
 WHITE_ON_BLACK = {"ink": (255, 255, 255, 255), "background": (0, 0, 0, 255)}
 BLACK_ON_WHITE = {"ink": (0, 0, 0, 255), "background": (255, 255, 255, 255)}
@@ -174,6 +182,29 @@ def test_drawn_digit_set_is_deterministic_and_balanced() -> None:
     assert not np.array_equal(canvases, other)
     np.testing.assert_array_equal(np.bincount(labels, minlength=10), np.full(10, 2))
     assert all(canvas_to_mnist(canvas) is not None for canvas in canvases)
+
+
+def test_pen_digit_set_is_deterministic_balanced_and_readable() -> None:
+    canvases, labels = pen_digit_set(2, seed=3)
+    again, _ = pen_digit_set(2, seed=3)
+    other, _ = pen_digit_set(2, seed=4)
+    assert canvases.shape == (20, 280, 280, 4) and canvases.dtype == np.uint8
+    np.testing.assert_array_equal(canvases, again)
+    assert not np.array_equal(canvases, other)
+    np.testing.assert_array_equal(np.bincount(labels, minlength=10), np.full(10, 2))
+    assert all(canvas_to_mnist(canvas) is not None for canvas in canvases)
+
+
+def test_every_pen_style_draws_a_digit_that_fills_its_box() -> None:
+    rng = np.random.default_rng(0)
+    box = (0.2, 0.1, 0.8, 0.9)
+    for digit, styles in PEN_STROKES.items():
+        for style in range(len(styles)):
+            canvas = render_pen_digit(digit, rng, style=style, box=box, pen=10.0)
+            rows, cols = np.nonzero(canvas[..., :3].min(axis=2) < 128)  # ink on white paper
+            assert np.ptp(rows) > 0.7 * 224, (digit, style)  # about the box's 224 px height
+            if digit != 1:
+                assert np.ptp(cols) > 0.4 * 168, (digit, style)
 
 
 def test_sketch_strokes_are_pixel_coordinates_inside_the_canvas() -> None:

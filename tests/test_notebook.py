@@ -177,7 +177,9 @@ def test_shows_the_data_and_the_model(executed, mnist_npz):
 
 
 def test_trains_and_evaluates(executed, mnist_npz):
-    training = cell_text(cell_running(executed, "mnist_cnn.train("))
+    training = cell_text(
+        cell_running(executed, "result = mnist_cnn.train(x_train, y_train, config,")
+    )
     assert re.search(r"^epoch 1/1: loss [\d.]+, accuracy [\d.]+, val_loss [\d.]+", training, re.M)
     assert "Trained 1 epochs" in training
 
@@ -192,6 +194,14 @@ def test_trains_and_evaluates(executed, mnist_npz):
 
     confused = cell_text(cell_running(executed, "evaluation.most_confused("))
     assert re.search(r"^\d taken for \d: \d+ times$", confused, re.M)
+
+
+def test_compares_the_seed_and_the_tuned_recipe(executed):
+    comparison = cell_running(executed, "mnist_cnn.TrainConfig.tuned(")
+    text = cell_text(comparison)
+    for recipe in ("seed", "tuned"):
+        assert re.search(rf"^{recipe} recipe: test accuracy [\d.]+%, trained in \d+ s$", text, re.M)
+    assert png_count(comparison) == 1
 
 
 def test_classifies_a_drawn_digit(executed):

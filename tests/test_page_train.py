@@ -37,6 +37,25 @@ def test_train_controls_have_the_project_defaults() -> None:
     assert any("No training run on this server yet" in info.value for info in app.info)
 
 
+def test_tuned_recipe_fills_the_form_and_trains_with_it() -> None:
+    app = open_page(TRAIN)
+    recipe = next(r for r in app.radio if r.label == "Recipe")
+    assert recipe.value == "seed" and recipe.options == ["Seed recipe", "Tuned recipe"]
+    schedule = next(s for s in app.selectbox if s.label == "Learning-rate schedule")
+    assert schedule.value == "constant"
+
+    recipe.set_value("tuned").run()
+    values = {w.label: w.value for w in [*app.number_input, *app.slider, *app.select_slider]}
+    assert values["Learning rate"] == 0.003 and values["Epochs"] == 5
+    schedule = next(s for s in app.selectbox if s.label == "Learning-rate schedule")
+    assert schedule.value == "warmup_cosine"
+    assert next(t for t in app.toggle if t.label == "Augmentation").value is True
+    job = start_training(app, epochs=1)
+    assert job.snapshot().config == TrainConfig.tuned(epochs=1)
+    wait_until_ended(job)
+    assert job.snapshot().status == "finished", job.snapshot().message
+
+
 def test_finished_run_becomes_the_active_model_everywhere() -> None:
     app = open_page(TRAIN)
     job = start_training(app, epochs=1)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mnist_cnn.augment import augment_dataset
+from mnist_cnn.augment import add_flags_to_ones, augment_dataset
 from mnist_cnn.data import load_mnist
 from mnist_cnn.evaluation import evaluate
 from mnist_cnn.training import TrainConfig, split_validation, train
@@ -29,6 +29,71 @@ def test_default_config_is_the_seed_recipe():
     config = TrainConfig()
     assert (config.epochs, config.validation_split, config.batch_size) == (5, 0.1, 32)
     assert config.learning_rate == 1e-3 and config.augment is False
+    assert config.schedule == "constant" and config.recipe == "seed"
+    assert TrainConfig.from_recipe("seed") == config
+
+
+def test_tuned_recipe_changes_only_the_schedule_and_augmentation():
+    seed, tuned = TrainConfig(), TrainConfig.tuned()
+    assert tuned.recipe == "tuned" and TrainConfig.from_recipe("tuned") == tuned
+    # Same model, data, epochs and batch: what is trained and for how long stay the same.
+    assert (tuned.epochs, tuned.batch_size, tuned.validation_split, tuned.seed) == (
+        seed.epochs,
+        seed.batch_size,
+        seed.validation_split,
+        seed.seed,
+    )
+    assert (tuned.schedule, tuned.learning_rate, tuned.warmup_epochs) == (
+        "warmup_cosine",
+        3e-3,
+        0.5,
+    )
+    assert tuned.augment and tuned.augmentation == "light"
+
+
+def test_recipe_names_survive_the_seed_epochs_and_speed_settings_but_not_other_changes():
+    assert TrainConfig.tuned(seed=7, epochs=10, steps_per_execution=1).recipe == "tuned"
+    assert TrainConfig(seed=7, epochs=1).recipe == "seed"
+    assert TrainConfig(augment=True).recipe == "custom"
+    assert TrainConfig.tuned(learning_rate=1e-3).recipe == "custom"
+    # Unused settings do not make a recipe custom: no schedule, no warm-up to speak of.
+    assert TrainConfig(augmentation="drawn").recipe == "seed"
+
+
+def test_config_round_trips_through_its_metadata_and_reads_old_metadata():
+    tuned = TrainConfig.tuned(seed=3)
+    saved = tuned.to_dict()
+    assert saved["recipe"] == "tuned"
+    assert TrainConfig.from_dict(saved) == tuned
+    old = {"epochs": 10, "batch_size": 32, "learning_rate": 0.001, "validation_split": 0.1}
+    assert TrainConfig.from_dict({**old, "augment": True}).schedule == "constant"
+
+
+def test_unknown_recipe_is_a_clear_error():
+    with pytest.raises(ValueError, match="recipe must be one of seed, tuned"):
+        TrainConfig.from_recipe("fast")
+
+
+def test_constant_schedule_is_the_plain_learning_rate():
+    assert TrainConfig().learning_rate_schedule(batches_per_epoch=100) == 1e-3
+
+
+def test_tuned_schedule_warms_up_then_decays_to_zero():
+    batches_per_epoch = 100
+    schedule = TrainConfig.tuned().learning_rate_schedule(batches_per_epoch)
+    steps = np.arange(0, 501, 5)
+    rates = np.array([float(schedule(step)) for step in steps])
+    warmup_end = 50  # half an epoch
+    assert rates[0] == pytest.approx(0.0)
+    # Linear warm-up to the peak...
+    assert rates[steps == 25][0] == pytest.approx(1.5e-3, rel=1e-4)
+    assert rates[steps == warmup_end][0] == pytest.approx(3e-3, rel=1e-4)
+    assert np.all(np.diff(rates[steps <= warmup_end]) > 0)
+    # ...then a cosine down to zero at the end of the last epoch, halfway at its middle.
+    assert np.all(np.diff(rates[steps >= warmup_end]) < 0)
+    assert rates[steps == 275][0] == pytest.approx(1.5e-3, rel=1e-3)
+    assert rates[-1] == pytest.approx(0.0, abs=1e-9)
+    assert rates.max() == pytest.approx(3e-3, rel=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -38,6 +103,9 @@ def test_default_config_is_the_seed_recipe():
         ({"learning_rate": -1}, "learning_rate must be positive"),
         ({"validation_split": 0.9}, "validation_split"),
         ({"batch_size": 0}, "batch_size"),
+        ({"schedule": "step"}, "schedule must be one of constant, warmup_cosine"),
+        ({"warmup_epochs": 5}, r"warmup_epochs must be in \[0, epochs\)"),
+        ({"augmentation": "heavy"}, "augmentation must be one of standard, light, drawn"),
     ],
 )
 def test_config_rejects_nonsense(changes, message):
@@ -66,6 +134,30 @@ def test_train_reports_batches_and_epochs(sample_mnist):
     # Learning happens: the second epoch's training loss is lower than the first's.
     assert recorder.epochs[1].loss < recorder.epochs[0].loss
     assert result.model.count_params() == 121_930
+
+
+def test_progress_reports_the_learning_rate_as_the_schedule_moves(sample_mnist):
+    (x_train, y_train), _ = sample_mnist
+    recorder = Recorder()
+    config = TrainConfig.tuned(epochs=2, steps_per_execution=4)
+    train(x_train, y_train, config, recorder)
+    rates = [b.learning_rate for b in recorder.batches]
+    batches_per_epoch = recorder.batches[0].batches_per_epoch
+    schedule = config.learning_rate_schedule(batches_per_epoch)
+    for report in recorder.batches:
+        step = (report.epoch - 1) * batches_per_epoch + report.batch
+        assert report.learning_rate == pytest.approx(float(schedule(step)), abs=1e-7)
+    assert max(rates) == pytest.approx(3e-3, rel=0.1)  # reached the peak (give or take a step)
+    assert rates[-1] == pytest.approx(0.0, abs=1e-9)  # and decayed to zero
+
+
+def test_seed_recipe_reports_its_constant_learning_rate(sample_mnist):
+    (x_train, y_train), _ = sample_mnist
+    recorder = Recorder()
+    train(x_train, y_train, TrainConfig(epochs=1, steps_per_execution=8), recorder)
+    assert [b.learning_rate for b in recorder.batches] == pytest.approx(
+        [1e-3] * len(recorder.batches)
+    )
 
 
 def test_stop_event_ends_training_between_batches(sample_mnist):
@@ -104,10 +196,58 @@ def test_augmentation_keeps_images_valid_but_changes_them(sample_mnist):
     assert changed.mean() > 0.5
 
 
+@pytest.mark.parametrize("kind", ["light", "drawn"])
+def test_affine_augmentations_keep_the_ink_and_differ_each_epoch(sample_mnist, kind):
+    (x_train, y_train), _ = sample_mnist
+    images = (x_train[:64, ..., np.newaxis] / 255.0).astype(np.float32)
+    batches = tf.data.Dataset.from_tensor_slices((images, y_train[:64])).batch(64)
+    augmented = augment_dataset(batches, seed=0, kind=kind)
+    first, labels = next(iter(augmented))
+    second, _ = next(iter(augmented))  # the next epoch's pass over the same batch
+    first, second = first.numpy(), second.numpy()
+    assert first.shape == images.shape and first.min() >= 0 and first.max() <= 1
+    assert np.array_equal(labels.numpy(), y_train[:64])
+    assert (np.abs(first - images).reshape(64, -1).max(axis=1) > 0.1).mean() > 0.9
+    assert not np.allclose(first, second)
+    # A warp moves ink around, it neither wipes nor doubles it (strokes may thin or thicken).
+    ink_ratio = first.reshape(64, -1).sum(axis=1) / images.reshape(64, -1).sum(axis=1)
+    assert 0.5 < np.median(ink_ratio) < 1.5
+
+
+def test_drawn_augmentation_flags_only_the_ones_at_their_top_left(sample_mnist):
+    (x_train, y_train), _ = sample_mnist
+    images = (x_train[..., np.newaxis] / 255.0).astype(np.float32)
+    flagged = add_flags_to_ones(
+        tf.constant(images), tf.constant(y_train), tf.random.Generator.from_seed(0)
+    ).numpy()
+    added = (flagged - images)[..., 0]
+    assert added.min() >= 0  # a pen stroke only adds ink
+    changed = added.reshape(len(images), -1).max(axis=1) > 0.5
+    ones = y_train == 1
+    assert not changed[~ones].any()
+    assert 0.3 < changed[ones].mean() < 0.7  # about half of the 1s
+    # The flag starts at the top of the stroke and runs left of it.
+    top_half, bottom_half = added[changed, :14].sum(), added[changed, 14:].sum()
+    assert top_half > bottom_half
+    ink_columns = np.argwhere(images[changed, ..., 0] > 0.5)[:, 2].mean()
+    flag_columns = np.argwhere(added[changed, :14] > 0.5)[:, 2].mean()
+    assert flag_columns < ink_columns
+
+
 def test_augmented_training_learns(sample_mnist):
     (x_train, y_train), (x_test, y_test) = sample_mnist
     result = train(x_train, y_train, TrainConfig(epochs=3, augment=True))
     assert evaluate(result.model, x_test, y_test).accuracy > 0.5
+
+
+@pytest.mark.full_mnist
+def test_tuned_recipe_reaches_99_2_percent_on_full_mnist(full_mnist_npz):
+    """One seed of the tuned recipe; benchmarks/bench_training.py reports the 3-seed median."""
+    (x_train, y_train), (x_test, y_test) = load_mnist(full_mnist_npz)
+    result = train(x_train, y_train, TrainConfig.tuned())
+    assert len(result.history) == 5
+    accuracy = evaluate(result.model, x_test, y_test).accuracy
+    assert accuracy >= 0.992, f"test accuracy {accuracy:.4f}"
 
 
 @pytest.mark.full_mnist

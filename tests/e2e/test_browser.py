@@ -151,7 +151,7 @@ def wait_for_batch_points(page: Page, above: int = 0) -> int:
 def test_training_runs_live_across_pages_and_stops(page: Page, server: Server) -> None:
     open_app(page, server, "train")
     # Enough work that the run is still going after a trip to another page on a fast machine.
-    page.get_by_label("Epochs").fill("100")
+    page.get_by_label("Epochs", exact=True).fill("100")
     page.get_by_role("button", name="Start training").click()
 
     progress = page.get_by_test_id("stProgress")
