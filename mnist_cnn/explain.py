@@ -3,10 +3,19 @@
 `activations` runs the digit through the model once and keeps what each layer hands to the next:
 the feature maps of the two convolution and pooling blocks, the flattened vector, the 64 dense
 units and the ten probabilities. `saliency` answers the other question people ask of a
-classifier, *why this answer?*, as a 28x28 map of how much each pixel pushed the probability of
-one digit up (positive) or down (negative).
+classifier, *why this answer?*, as a 28x28 map of how much each pixel pushed one digit up
+(positive) or down (negative).
 
-Both run as compiled TensorFlow functions, traced once per model and cached like
+Saliency does not measure the probability itself. A well-trained model is near 100% sure of most
+digits, and near 1 the softmax is flat: the probability hardly moves when a pixel changes, so its
+gradient vanishes and blanking a square barely lowers it. Saliency measures the quantities the
+probability is made of instead, which keep moving where the probability has stopped: the digit's
+*logit* (its score before the softmax, `logits`) for integrated gradients, and the digit's
+*log-probability* for occlusion. Both rise and fall with the evidence for the digit, so the
+pixels they rank highest are the ones whose loss costs the digit the most probability (the
+deletion check in tests/test_explain.py).
+
+All run as compiled TensorFlow functions, traced once per model and cached like
 `mnist_cnn.inference.predict`: weakly keyed by the model, so a cached function never keeps a
 model alive, and built under a lock, so two visitors asking at once trace it only once.
 """
@@ -23,11 +32,10 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_cnn.data import prepare_images
-from mnist_cnn.inference import predict
 from mnist_cnn.model import INPUT_SHAPE
 
 # Integrated gradients approximates a path integral with this many points, all in one batch.
-# 32 keeps the attributions within ~1% of their sum's exact value (see `saliency`) at a few ms.
+# 32 keeps the attributions' sum within a few % of its exact value (see `saliency`) at a few ms.
 INTEGRATED_GRADIENTS_STEPS = 32
 # Occlusion blanks a 4x4 square at every other position: 13 x 13 = 169 images, one batch.
 OCCLUSION_PATCH = 4
@@ -38,6 +46,7 @@ SaliencyMethod = Literal["integrated_gradients", "occlusion"]
 _HEIGHT, _WIDTH = INPUT_SHAPE[:2]
 _compile_lock = threading.Lock()
 _layer_functions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_logit_functions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _gradient_functions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -98,6 +107,60 @@ def activations(model: keras.Model, image: np.ndarray) -> dict[str, np.ndarray]:
     return {name: output.numpy()[0] for name, output in zip(names, outputs, strict=True)}
 
 
+# --- Logits ----------------------------------------------------------------------------------
+
+
+def _output_layer(model: keras.Model) -> keras.layers.Dense:
+    """The model's last layer, checked to be a Dense layer whose scores a softmax turns into
+    probabilities (the app's models all end that way)."""
+    last = _sequential_layers(model)[-1]
+    if not isinstance(last, keras.layers.Dense) or last.activation is not keras.activations.softmax:
+        raise TypeError(
+            "expected the model to end in a Dense layer with a softmax activation, got "
+            f"{type(last).__name__} {last.name!r}"
+        )
+    return last
+
+
+def _logits_of(model: keras.Model, images: tf.Tensor) -> tf.Tensor:
+    """The scores the last Dense layer hands its softmax: every layer but the last, then the
+    last one's weights and bias without the softmax."""
+    output = _output_layer(model)
+    x = images
+    for layer in model.layers[:-1]:
+        x = layer(x, training=False)
+    return tf.matmul(x, output.kernel) + output.bias
+
+
+def _trace_logits(model_ref: weakref.ref) -> Callable:
+    @tf.function(input_signature=[tf.TensorSpec((None, *INPUT_SHAPE), tf.float32)])
+    def logits(images):
+        return _logits_of(model_ref(), images)
+
+    return logits.get_concrete_function()
+
+
+def logits(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """The ten scores before the softmax, shape (N, 10), for images of shape (N, 28, 28[, 1]).
+
+    ``softmax(logits(model, images))`` equals `predict`. Unlike the probabilities they do not
+    saturate: a digit the model is 99.99% sure of still scores higher the more ink speaks for it.
+    Works for Sequential models that end in a softmax Dense layer (every model the app builds or
+    loads); others get a TypeError. uint8 images are scaled to [0, 1]; float images must
+    already be in [0, 1].
+    """
+    _output_layer(model)  # a clear error before tracing
+    batch = tf.constant(prepare_images(images))
+    return _compiled(_logit_functions, model, _trace_logits)(batch).numpy()
+
+
+def _log_softmax(scores: np.ndarray) -> np.ndarray:
+    """Log-probabilities from logits, in float64: a probability of 1 - 1e-9 keeps its digits."""
+    scores = scores.astype(np.float64)
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 # --- Saliency --------------------------------------------------------------------------------
 
 
@@ -119,8 +182,8 @@ def _trace_integrated_gradients(model_ref: weakref.ref) -> Callable:
         path = alphas * image[tf.newaxis]
         with tf.GradientTape() as tape:
             tape.watch(path)
-            probabilities = model_ref()(path, training=False)[:, digit]
-        gradients = tape.gradient(probabilities, path)
+            scores = _logits_of(model_ref(), path)[:, digit]
+        gradients = tape.gradient(scores, path)
         return (image * tf.reduce_mean(gradients, axis=0))[..., 0]
 
     return integrated_gradients.get_concrete_function()
@@ -140,8 +203,8 @@ def _occlusion(model: keras.Model, image: np.ndarray, digit: int) -> np.ndarray:
     batch = np.repeat(image[np.newaxis, ..., 0], len(corners) + 1, axis=0)
     for index, (row, col) in enumerate(corners, start=1):  # batch[0] stays the original
         batch[index, row : row + OCCLUSION_PATCH, col : col + OCCLUSION_PATCH] = 0.0
-    probabilities = predict(model, batch)[:, digit]
-    drops = probabilities[0] - probabilities[1:]
+    log_probabilities = _log_softmax(logits(model, batch))[:, digit]
+    drops = log_probabilities[0] - log_probabilities[1:]
     total = np.zeros((_HEIGHT, _WIDTH), np.float32)
     covered = np.zeros((_HEIGHT, _WIDTH), np.float32)
     for drop, (row, col) in zip(drops, corners, strict=True):
@@ -156,27 +219,35 @@ def saliency(
     digit: int,
     method: SaliencyMethod = "integrated_gradients",
 ) -> np.ndarray:
-    """A (28, 28) float32 map of how much each pixel pushed the probability of ``digit``.
+    """A (28, 28) float32 map of how much each pixel pushed ``digit`` up or down.
 
-    Positive values pushed the probability up (evidence for ``digit``), negative values pushed
-    it down (evidence for another digit). Both methods compare the image with black, "no ink",
-    so neither can say that ink *missing* somewhere would have helped.
+    Positive values are evidence for ``digit``, negative values evidence against it (for another
+    digit). Both methods compare the image with black, "no ink", so neither can say that ink
+    *missing* somewhere would have helped. Neither uses the probability directly: near 100% the
+    softmax saturates and hides which pixels matter (see the module docstring).
 
-    - ``"integrated_gradients"`` (Sundararajan et al., 2017): the gradient of the probability,
-      averaged along the straight path from a black image to this one, times the pixel's value.
-      Sharp, per pixel, only on ink, and the values add up to the probability of ``digit``
-      minus its probability for a black image. Cost: one batch of
+    - ``"integrated_gradients"`` (Sundararajan et al., 2017): the gradient of the digit's
+      *logit* (its score before the softmax), averaged along the straight path from a black
+      image to this one, times the pixel's value. Sharp, per pixel, only on ink, and the values
+      add up to the digit's logit for this image minus its logit for a black image (within a
+      few %: the path integral is a sum over `INTEGRATED_GRADIENTS_STEPS` points). The
+      probability would add up too, but for a confident digit it sits at ~1 along most of the
+      path, so its gradient is ~0 there and the map degrades to noise. Cost: one batch of
       `INTEGRATED_GRADIENTS_STEPS` forward and backward passes, ~10 ms on a CPU.
-    - ``"occlusion"`` (Zeiler and Fergus, 2014): how much the probability drops when a 4x4
-      square (`OCCLUSION_PATCH`) over the pixel is blanked, averaged over the squares that
-      cover it. Asks the model directly, no gradients, but blurred to the square's size.
-      Cost: one batch of 170 forward passes (169 squares and the original), ~25 ms on a CPU.
+    - ``"occlusion"`` (Zeiler and Fergus, 2014): how much the digit's *log-probability* drops
+      when a 4x4 square (`OCCLUSION_PATCH`) over the pixel is blanked, averaged over the
+      squares that cover it. Asks the model directly, no gradients, but blurred to the square's
+      size. The log (computed in float64 from the logits) tells a drop from 99.999% to 99.9%
+      (a hundredfold more doubt) from no drop at all, where the probability sees 0.1%; unlike
+      the logit alone, it also counts a square that raises a rival digit. Cost: one batch of
+      170 forward passes (169 squares and the original), ~25 ms on a CPU.
     """
     if method not in SALIENCY_METHODS:
         raise ValueError(f"unknown saliency method {method!r}: use one of {SALIENCY_METHODS}")
     digit = int(digit)
     if not 0 <= digit < model.output_shape[-1]:
         raise ValueError(f"digit must be 0 to {model.output_shape[-1] - 1}, got {digit}")
+    _output_layer(model)  # a clear error before tracing
     prepared = _one_image(image)
     if method == "integrated_gradients":
         return _integrated_gradients(model, prepared, digit)

@@ -283,14 +283,16 @@ def why(loaded: LoadedModel, digit: InsideDigit, probabilities: np.ndarray) -> N
         other = st.selectbox("Why not a…", ranked[1:], key="why-not")
         st.image(pictures.signed_legend(240, 14), output_format="PNG", width=240)
         st.markdown(
-            f":blue[**Blue**] pushed that digit's probability down, :red[**red**] pushed it "
-            "up; grey is the digit's ink. Each map has its own scale, full colour at the value "
+            ":red[**Red**] pixels spoke for that digit, :blue[**blue**] ones against it; "
+            "grey is the digit's ink. Each map has its own scale, full colour at the value "
             f"under it (the top {1 - SALIENCY_FULL_COLOUR_QUANTILE:.0%} of pixels)."
         )
         st.caption(
-            "Integrated gradients: the model's gradient on the way from a black image to this "
-            "one, per pixel. Occlusion: how much the probability drops when a 4x4 square is "
-            "blanked. Neither can credit ink that is missing."
+            "Integrated gradients: the gradient of the digit's score before the softmax (its "
+            "logit) on the way from a black image to this one, per pixel. Occlusion: how much "
+            "the digit's log-probability drops when a 4x4 square is blanked. Not the "
+            "probability itself: near 100% it hardly moves, whichever pixel changes. Neither "
+            "can credit ink that is missing."
         )
     key = (loaded.record.id, digit.image.tobytes())
     for column, shown in zip(maps, (predicted, other), strict=True):

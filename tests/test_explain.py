@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from mnist_cnn.explain import activations, conv_filters, receptive_field, saliency
+from mnist_cnn.explain import activations, conv_filters, logits, receptive_field, saliency
 from mnist_cnn.inference import predict
 from mnist_cnn.model import build_model
 from mnist_cnn.store import bundled_record, load_record
@@ -18,6 +18,9 @@ from mnist_cnn.store import bundled_record, load_record
 DELETION_DIGITS = 200
 DELETED_PIXELS = 20
 DELETION_PASS_RATE = 0.9
+# Integrated gradients' sum misses the logit's change by the error of a 32-point midpoint sum:
+# measured on the bundled model, median 0.9% and at most 3.3% over the first 20 test digits.
+COMPLETENESS_RELATIVE_ERROR = 0.05
 DEFAULT_LAYERS = {
     "conv2d": (26, 26, 32),
     "max_pooling2d": (13, 13, 32),
@@ -104,13 +107,40 @@ def test_saliency_is_a_finite_28_by_28_map(model, test_digits, method) -> None:
             assert np.isfinite(heat).all() and np.abs(heat).max() > 0
 
 
+def test_logits_are_what_the_softmax_turns_into_predict(model, test_digits) -> None:
+    images, _ = test_digits
+    scores = logits(model, images[:8])
+    assert scores.shape == (8, 10) and scores.dtype == np.float32
+    softmax = np.exp(scores - scores.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(softmax, predict(model, images[:8]), atol=1e-6)
+
+
+def test_logits_and_saliency_need_a_softmax_output_layer() -> None:
+    import keras
+
+    # Named layers, so Keras's automatic names ("dense_1", ...) stay the same for later tests.
+    unnormalised = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(name="pixels"),
+            keras.layers.Dense(10, name="scores"),
+        ]
+    )
+    with pytest.raises(TypeError, match="softmax"):
+        logits(unnormalised, np.zeros((1, 28, 28)))
+    with pytest.raises(TypeError, match="softmax"):
+        saliency(unnormalised, np.zeros((28, 28)), 3, method="occlusion")
+
+
 def test_integrated_gradients_add_up_to_the_change_from_black(model, test_digits) -> None:
-    """Completeness: attributions sum to p(digit | image) - p(digit | black image)."""
+    """Completeness: attributions sum to logit(digit | image) - logit(digit | black image)."""
     images, labels = test_digits
     black = np.zeros((28, 28), np.float32)
-    for image, label in zip(images[:5], labels[:5], strict=True):
-        change = predict(model, np.stack([image, black]))[:, label] @ [1, -1]
-        assert saliency(model, image, int(label)).sum() == pytest.approx(change, abs=0.03)
+    for image, label in zip(images[:20], labels[:20], strict=True):
+        change = logits(model, np.stack([image, black]))[:, label] @ [1, -1]
+        total = saliency(model, image, int(label)).sum()
+        assert total == pytest.approx(change, rel=COMPLETENESS_RELATIVE_ERROR)
 
 
 def deletion_rate(model, images, labels, method: str) -> float:
