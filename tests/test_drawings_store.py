@@ -58,7 +58,7 @@ def test_a_drawing_keeps_its_input_its_finer_ink_and_its_label() -> None:
 @pytest.mark.parametrize("label", [-1, 10, 3.0, True, "7"])
 def test_labels_must_be_digits(label) -> None:
     image, _ = drawn(3)
-    with pytest.raises(ValueError, match="digit 0..9"):
+    with pytest.raises(ValueError, match=r"digit 0\.\.9"):
         DrawingCollection().add(image, label)
 
 
