@@ -557,3 +557,55 @@ def non_digit_set(n_per_kind: int = 50, seed: int = 0) -> tuple[np.ndarray, list
         [render_non_digit(kind, seed=int(s)) for kind, s in zip(kinds, seeds, strict=True)]
     )
     return canvases, kinds
+
+
+# --- One writer's consistent quirks ----------------------------------------------------------
+
+# How one imagined person writes every digit: shapes MNIST's writers rarely used, drawn the
+# same way each time. A model trained on MNIST misreads several of them consistently, which
+# makes this writer a test of whether fine-tuning on their drawings helps.
+QUIRKY_WRITER_STROKES: dict[int, list[Stroke]] = {
+    0: [_arc(0.5, 0.5, 0.42, 0.5, -90, -450), [(0.9, 0.05), (0.1, 0.95)]],  # slashed zero
+    1: [[(0.0, 0.45), (0.6, 0.0), (0.6, 1.0)]],  # a long flag and no base
+    2: [[(0.05, 0.15), (0.5, 0.0), (0.95, 0.15), (0.05, 1.0), (1.0, 1.0)]],  # a "Z" with a hump
+    3: [[(0.05, 0.05), (0.9, 0.05), (0.45, 0.45), (0.95, 0.7), (0.5, 1.0), (0.05, 0.85)]],  # flat
+    4: [[(0.0, 0.0), (0.05, 0.4), (0.3, 0.55), (0.95, 0.45)], [(0.95, 0.0), (0.9, 1.0)]],  # a "u"
+    5: [[(0.85, 0.0), (0.15, 0.05), (0.1, 0.5), (0.8, 0.5), (0.85, 0.95), (0.05, 0.9)]],  # boxy
+    6: [[(0.9, 0.0), (0.2, 0.4), (0.1, 0.9), (0.9, 0.95), (0.85, 0.55), (0.15, 0.6)]],  # square
+    7: [[(0.0, 0.2), (0.0, 0.0), (1.0, 0.0), (0.5, 1.0)], [(0.2, 0.5), (0.95, 0.5)]],  # crossed
+    8: [_arc(0.5, 0.25, 0.3, 0.25, 0, 360), _arc(0.5, 0.73, 0.3, 0.27, 0, 360)],  # two rings
+    9: [[*_arc(0.45, 0.25, 0.4, 0.25, 0, -360), (0.85, 0.85), (0.55, 1.0), (0.3, 0.9)]],  # a "g"
+}
+_WRITER_SLANT_DEG = 12.0  # the writer leans every digit to the right
+
+
+def quirky_writer_set(n_per_digit: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Drawings by one writer with consistent quirks: (N, 280, 280, 4) uint8 and labels.
+
+    The shapes are `QUIRKY_WRITER_STROKES`, slanted by the same angle each time; size,
+    position, brush and a shaky hand vary a little from drawing to drawing, as they do for a
+    real person. Labels cycle 0..9.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.tile(np.arange(10, dtype=np.int64), n_per_digit)
+    canvases = np.empty((labels.size, 280, 280, 4), dtype=np.uint8)
+    for i, digit in enumerate(labels):
+        height = rng.uniform(0.55, 0.85)
+        width = height * rng.uniform(0.55, 0.75)
+        left, top = rng.uniform(0.1, 0.9 - width), rng.uniform(0.05, 0.95 - height)
+        box = (left, top, left + width, top + height)
+        template = QUIRKY_WRITER_STROKES[int(digit)]
+        strokes = []
+        for stroke in template:
+            unit = np.asarray(stroke) + rng.normal(0.0, 0.015, (len(stroke), 2))
+            strokes.append(_in_box(_slanted(unit), box, 280))
+        canvases[i] = render_strokes(strokes, brush=rng.uniform(14.0, 22.0))
+    return canvases, labels
+
+
+def _slanted(unit: np.ndarray) -> np.ndarray:
+    """Lean unit-box points to the right: x moves by the height above the baseline."""
+    shear = math.tan(math.radians(_WRITER_SLANT_DEG))
+    leaned = unit.copy()
+    leaned[:, 0] = (unit[:, 0] + shear * (1.0 - unit[:, 1])) / (1.0 + shear)
+    return leaned
