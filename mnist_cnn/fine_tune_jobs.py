@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from mnist_cnn.data import DataError, load_mnist
 from mnist_cnn.fine_tuning import FineTuneConfig, FineTuneProgress, FineTuneResult, fine_tune
-from mnist_cnn.store import ModelRecord, save_model
+from mnist_cnn.store import ModelRecord, check_writable, prune_models, save_model
 
 Status = Literal["running", "finished", "failed"]
 
@@ -56,7 +57,7 @@ def fine_tune_metadata(
     """What a fine-tuned model's metadata.json says: its parent, its drawings, its figures."""
     return {
         "made_with": f"web app: fine-tuned on {drawings} drawings",
-        "parent_model": parent.folder.name,
+        "parent_model": parent.key,
         "parent_bundled": parent.bundled,
         "drawings": drawings,
         "config": parent.metadata.get("config") or {},
@@ -79,8 +80,10 @@ class FineTuneJob:
         config: FineTuneConfig | None = None,
         data_path: str | os.PathLike | None = None,
         models_directory: str | os.PathLike | None = None,
+        in_use: Callable[[], Iterable[str]] = tuple,
     ) -> None:
         self._lock = threading.Lock()
+        self._in_use = in_use
         self._state = FineTuneSnapshot("running", time.time(), len(labels))
         self._thread = threading.Thread(
             target=self._run,
@@ -114,6 +117,7 @@ class FineTuneJob:
             result = fine_tune(model, images, labels, config, listener=self, mnist=mnist)
             metadata = fine_tune_metadata(parent, result, len(labels), len(mnist[1][1]))
             record = save_model(result.model, metadata, models_directory)
+            prune_models(models_directory, protected={record.key, parent.key, *self._in_use()})
         except DataError as error:
             self._update(status="failed", message=str(error))
         except Exception as error:  # a background thread must report, not vanish
@@ -129,14 +133,19 @@ class FineTuneBusyError(RuntimeError):
 
 
 class FineTuneRegistry:
-    """The server's fine-tune runs: at most one active at a time."""
+    """The server's fine-tune runs: at most one active at a time.
+
+    Like training runs, a finished one prunes old models, sparing the ids ``in_use`` returns.
+    """
 
     def __init__(
         self,
         data_path: str | os.PathLike | None = None,
         models_directory: str | os.PathLike | None = None,
+        in_use: Callable[[], Iterable[str]] = tuple,
     ) -> None:
         self._lock = threading.Lock()
+        self._in_use = in_use
         self._running: FineTuneJob | None = None
         self._data_path = data_path
         self._models_directory = models_directory
@@ -149,12 +158,21 @@ class FineTuneRegistry:
         labels: np.ndarray,
         config: FineTuneConfig | None = None,
     ) -> FineTuneJob:
+        """Start fine-tuning, or raise ``FineTuneBusyError`` or ``ModelsDirError``."""
         with self._lock:
             if self._running is not None and self._running.snapshot().active:
                 raise FineTuneBusyError(
                     "Another model is being taught on this server right now; try again in a minute."
                 )
+            check_writable(self._models_directory)
             self._running = FineTuneJob(
-                model, parent, images, labels, config, self._data_path, self._models_directory
+                model,
+                parent,
+                images,
+                labels,
+                config,
+                self._data_path,
+                self._models_directory,
+                self._in_use,
             ).start()
             return self._running
