@@ -121,7 +121,11 @@ with mine_column:
     widgets.plotly(charts.confusion_figure(yours.confusion), width="content", key="yours")
 with mnist_column:
     if mnist is not None:
-        st.metric("Accuracy on MNIST test", f"{mnist.accuracy:.2%}", help="10,000 digits")
+        st.metric(
+            "Accuracy on MNIST test",
+            f"{mnist.accuracy:.2%}",
+            help=f"{len(mnist.labels):,} MNIST test digits",
+        )
         widgets.plotly(charts.confusion_figure(mnist.confusion), width="content", key="mnist")
 
 # --- Gallery -----------------------------------------------------------------------------------
@@ -129,6 +133,8 @@ with mnist_column:
 st.subheader("Gallery")
 by_digit = st.tabs([f"{digit} ({counts[digit]})" for digit in range(10)])
 for digit, tab in enumerate(by_digit):
+    if counts[digit] == 0:
+        tab.caption(f"No drawings of {digit} yet.")
     with tab, st.container(horizontal=True, gap="small"):
         for drawing in drawings.drawings():
             if drawing.label != digit:
