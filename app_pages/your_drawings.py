@@ -5,9 +5,9 @@ import streamlit as st
 
 from mnist_cnn import settings
 from mnist_cnn.data import DataError
-from mnist_cnn.drawings_store import DrawingsFileError
+from mnist_cnn.drawings_store import DrawingCollection, DrawingsFileError
 from mnist_cnn.fine_tune_jobs import FineTuneBusyError
-from mnist_cnn.store import ModelsDirError
+from mnist_cnn.store import LoadedModel, ModelsDirError
 from studio import charts, messages, resources, widgets, your_drawings
 
 # Seconds between progress updates while the model is being taught.
@@ -57,6 +57,52 @@ def teaching_progress() -> None:
         st.rerun(scope="app")  # the entry point switches this session to the new model
 
 
+def scores_and_gallery(loaded: LoadedModel, drawings: DrawingCollection) -> None:
+    """How the session's model reads the drawings, next to MNIST's, and the drawings by digit."""
+    counts = drawings.counts()
+    st.subheader("How your model reads them")
+    try:
+        mnist = resources.evaluation(loaded.record)
+    except DataError as error:
+        mnist = None
+        st.warning(messages.for_visitor(str(error)))
+    yours = your_drawings.scores(loaded, drawings)
+    mine_column, mnist_column = st.columns(2, gap="large")
+    with mine_column:
+        st.metric(
+            "Accuracy on your drawings", f"{yours.accuracy:.1%}", help=f"{counts.sum()} drawings"
+        )
+        widgets.plotly(charts.confusion_figure(yours.confusion), width="content", key="yours")
+    with mnist_column:
+        if mnist is not None:
+            st.metric(
+                "Accuracy on MNIST test",
+                f"{mnist.accuracy:.2%}",
+                help=f"{len(mnist.labels):,} MNIST test digits",
+            )
+            widgets.plotly(charts.confusion_figure(mnist.confusion), width="content", key="mnist")
+
+    st.subheader("Gallery")
+    by_digit = st.tabs([f"{digit} ({counts[digit]})" for digit in range(10)])
+    for digit, tab in enumerate(by_digit):
+        if counts[digit] == 0:
+            tab.caption(f"No drawings of {digit} yet.")
+        with tab, st.container(horizontal=True, gap="small"):
+            for drawing in drawings.drawings():
+                if drawing.label != digit:
+                    continue
+                with st.container(width=widgets.DIGIT_WIDTH + 16):
+                    st.image(widgets.enlarge(drawing.image, widgets.DIGIT_WIDTH))
+                    st.button(
+                        "Delete",
+                        key=f"delete-{drawing.id}",
+                        icon=":material/delete:",
+                        on_click=drawings.delete,
+                        args=(drawing.id,),
+                        type="tertiary",
+                    )
+
+
 st.subheader("Teach the model my handwriting")
 total = int(counts.sum())
 job = your_drawings.teaching_job()
@@ -101,54 +147,11 @@ if job is not None and not busy and job.snapshot().status == "finished":
 if total == 0:
     st.info(
         "No drawings yet. On the Draw page, draw a digit and answer with **Right** or the "
-        "digit it really is.",
+        "digit it really is, or import drawings you exported before (below).",
         icon=":material/draw:",
     )
-    st.stop()
-
-# --- Scores ------------------------------------------------------------------------------------
-
-st.subheader("How your model reads them")
-try:
-    mnist = resources.evaluation(loaded.record)
-except DataError as error:
-    mnist = None
-    st.warning(messages.for_visitor(str(error)))
-yours = your_drawings.scores(loaded, drawings)
-mine_column, mnist_column = st.columns(2, gap="large")
-with mine_column:
-    st.metric("Accuracy on your drawings", f"{yours.accuracy:.1%}", help=f"{total} drawings")
-    widgets.plotly(charts.confusion_figure(yours.confusion), width="content", key="yours")
-with mnist_column:
-    if mnist is not None:
-        st.metric(
-            "Accuracy on MNIST test",
-            f"{mnist.accuracy:.2%}",
-            help=f"{len(mnist.labels):,} MNIST test digits",
-        )
-        widgets.plotly(charts.confusion_figure(mnist.confusion), width="content", key="mnist")
-
-# --- Gallery -----------------------------------------------------------------------------------
-
-st.subheader("Gallery")
-by_digit = st.tabs([f"{digit} ({counts[digit]})" for digit in range(10)])
-for digit, tab in enumerate(by_digit):
-    if counts[digit] == 0:
-        tab.caption(f"No drawings of {digit} yet.")
-    with tab, st.container(horizontal=True, gap="small"):
-        for drawing in drawings.drawings():
-            if drawing.label != digit:
-                continue
-            with st.container(width=widgets.DIGIT_WIDTH + 16):
-                st.image(widgets.enlarge(drawing.image, widgets.DIGIT_WIDTH))
-                st.button(
-                    "Delete",
-                    key=f"delete-{drawing.id}",
-                    icon=":material/delete:",
-                    on_click=drawings.delete,
-                    args=(drawing.id,),
-                    type="tertiary",
-                )
+else:
+    scores_and_gallery(loaded, drawings)
 
 # --- Export and import -------------------------------------------------------------------------
 
@@ -156,6 +159,7 @@ st.subheader("Export and import")
 export_column, import_column = st.columns(2, gap="large")
 export_column.download_button(
     "Export as .npz",
+    disabled=total == 0,
     data=drawings.export_npz,  # built on click, not on every rerun
     file_name="my_drawings.npz",
     mime="application/octet-stream",
@@ -173,5 +177,5 @@ with import_column:
         except DrawingsFileError as error:
             st.error(str(error), icon=":material/broken_image:")
         else:
-            st.session_state[your_drawings.LAST_SAVED] = f"Imported {added} drawings."
+            st.session_state[your_drawings.LAST_SAVED] = (True, f"Imported {added} drawings.")
             st.rerun()

@@ -19,7 +19,7 @@ from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder, drawings_
 from mnist_cnn.evaluation import Evaluation, evaluate
 from mnist_cnn.fine_tune_jobs import FineTuneJob, FineTuneRegistry
 from mnist_cnn.store import LoadedModel
-from studio import resources, session
+from studio import messages, resources, session
 
 SESSION_DRAWINGS = "your_drawings"
 FINE_TUNE_JOB = "fine_tune_job"
@@ -48,11 +48,12 @@ def save(stages: DrawingStages, label: int, on_saved: Callable[[], None] | None 
     try:
         collection().add(stages.centred, label, stages.ink)
     except (ValueError, OSError) as error:
-        st.session_state[LAST_SAVED] = f"Not saved: {error}"
+        st.session_state[LAST_SAVED] = (False, messages.for_visitor(f"Not saved: {error}"))
         return
     counts = collection().counts()
     st.session_state[LAST_SAVED] = (
-        f"Saved as a {label}. Your drawings: {counts.sum()} ({counts[label]} of {label})."
+        True,
+        f"Saved as a {label}. Your drawings: {counts.sum()} ({counts[label]} of {label}).",
     )
     if on_saved is not None:
         on_saved()
@@ -93,10 +94,14 @@ def correction_bar(
 
 
 def last_saved() -> None:
-    """Confirm the last save (once), next to where the next drawing goes."""
-    message = st.session_state.pop(LAST_SAVED, None)
-    if message:
+    """Confirm the last save, or say why it failed (once), where the next drawing goes."""
+    saved, message = st.session_state.pop(LAST_SAVED, (True, ""))
+    if not message:
+        return
+    if saved:
         st.success(message, icon=":material/bookmark_added:")
+    else:
+        st.error(message, icon=":material/error:")
 
 
 @st.cache_resource(show_spinner=False)

@@ -48,7 +48,7 @@ def test_right_and_a_correction_each_keep_the_drawing_with_its_label(
 
 
 def test_a_non_digit_gets_no_prediction_but_can_still_be_labelled() -> None:
-    app = upload(open_page(DRAW), "grid.png", render_non_digit("blob", seed=4))
+    app = upload(open_page(DRAW), "blob.png", render_non_digit("blob", seed=4))
     assert not [m for m in app.metric if m.label == "Prediction"]
     assert any("doesn't look like a digit" in w.value for w in app.warning)
     labels = [b.label for b in app.button if b.key and b.key.startswith("correct-")]
@@ -108,3 +108,31 @@ def test_teaching_makes_a_new_model_this_sessions_model() -> None:
     assert any("Taught on your handwriting" in info.value for info in app.sidebar.info)
     assert app.session_state["model_choice"] == job.snapshot().record.key
     assert any(m.label == "MNIST test" for m in app.metric)
+
+
+def test_a_full_collection_says_so_and_import_adds_drawings(monkeypatch) -> None:
+    from mnist_cnn.drawings_store import DrawingCollection
+
+    monkeypatch.setenv("MNIST_CNN_PUBLIC", "1")
+    app = upload(open_page(DRAW), "seven.png", render_sketch(7))
+    app.session_state["your_drawings"] = DrawingCollection(limit=0)
+    button(app, "Right").click()
+    app.run()
+    assert any("Not saved" in e.value and "room for 0 more" in e.value for e in app.error)
+
+    exported = DrawingCollection()
+    for digit in (3, 3, 5):
+        exported.add(np.zeros((28, 28), np.uint8), digit)
+    app.session_state["your_drawings"] = DrawingCollection()
+    app.switch_page(YOUR_DRAWINGS).run()
+    uploader = next(u for u in app.file_uploader if u.label == "Import an exported .npz")
+    uploader.set_value(("mine.npz", exported.export_npz(), "application/octet-stream"))
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("Imported 3 drawings" in s.value for s in app.success)
+    assert [t.label for t in app.tabs][3] == "3 (2)"
+
+    uploader = next(u for u in app.file_uploader if u.label == "Import an exported .npz")
+    uploader.set_value(("bad.npz", b"not an npz", "application/octet-stream"))
+    app.run()
+    assert any("not an .npz file" in e.value for e in app.error)
