@@ -9,7 +9,7 @@ straight from that folder, skipping this file (no sidebar card, no page config).
 
 import streamlit as st
 
-from studio import resources, runtime, widgets
+from studio import resources, runtime, widgets, your_drawings
 
 runtime.adapt_streamlit_to_tensorflow()
 st.set_page_config(page_title="MNIST CNN Studio", page_icon="✏️", layout="wide")
@@ -22,7 +22,9 @@ page = st.navigation(
         st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
         st.Page("app_pages/inside.py", title="Inside", icon=":material/visibility:"),
         st.Page("app_pages/models.py", title="Models", icon=":material/inventory_2:"),
+        st.Page("app_pages/your_drawings.py", title="Your drawings", icon=":material/collections:"),
     ]
 )
+your_drawings.adopt_taught_model()  # before the sidebar shows this session's model
 widgets.model_card()
 page.run()

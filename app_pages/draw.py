@@ -5,10 +5,11 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from mnist_cnn.digit_check import looks_like_digit
 from mnist_cnn.drawing import canvas_to_mnist
 from mnist_cnn.images import ImageReadError, read_image
 from mnist_cnn.inference import predict
-from studio import inside_view, widgets
+from studio import inside_view, widgets, your_drawings
 
 CANVAS_SIZE = 280
 DEFAULT_BRUSH = 18
@@ -56,6 +57,7 @@ def drawing_board(model: keras.Model) -> None:
 
     stages = canvas_to_mnist(image, return_stages=True) if image is not None else None
     with answer_column:
+        your_drawings.last_saved()
         if stages is None and image is not None and using_upload:
             st.warning(
                 "No digit found: the picture looks blank (no ink stands out from its "
@@ -71,10 +73,17 @@ def drawing_board(model: keras.Model) -> None:
                 icon=":material/draw:",
             )
         else:
-            widgets.prediction(predict(model, stages.centred[np.newaxis])[0])
-            inside_view.see_inside_link(
-                stages.centred, "your upload" if using_upload else "your drawing"
-            )
+            predicted = None
+            if looks_like_digit(stages.centred, stages.ink):
+                probabilities = predict(model, stages.centred[np.newaxis])[0]
+                widgets.prediction(probabilities)
+                predicted = int(np.argmax(probabilities))
+                inside_view.see_inside_link(
+                    stages.centred, "your upload" if using_upload else "your drawing"
+                )
+            else:
+                your_drawings.not_a_digit()
+            your_drawings.correction_bar(stages, predicted, on_saved=clear_canvas)
 
     # The controls come after the answer in the script (not on the page), so that a prediction
     # reaches the browser first.
