@@ -7,7 +7,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from mnist_cnn.digit_check import looks_like_digit
 from mnist_cnn.drawing import canvas_to_mnist
-from mnist_cnn.images import ImageReadError, read_image
+from mnist_cnn.images import MAX_PIXELS, ImageReadError, read_image
 from mnist_cnn.inference import predict
 from studio import inside_view, widgets, your_drawings
 
@@ -93,10 +93,12 @@ def drawing_board(model: keras.Model) -> None:
         clear_column.button("Clear", on_click=clear_canvas, icon=":material/delete:")
     with upload_tab:
         st.file_uploader(
-            "A PNG or JPEG of one digit (dark on light or light on dark)",
+            "A PNG or JPEG of one digit (dark on light or light on dark), at most 2 MB and "
+            f"{MAX_PIXELS / 1e6:g} megapixels",
             type=["png", "jpg", "jpeg"],
             key="upload",
         )
+        widgets.show_upload_errors()
         if upload_problem:
             st.error(upload_problem, icon=":material/broken_image:")
 
