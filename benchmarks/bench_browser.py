@@ -175,9 +175,9 @@ def main() -> None:
             page = pages["Draw page"]
             sidebar = page.get_by_test_id("stSidebar")
             matrix = page.locator(".stPlotlyChart .scatterlayer path.point")
-            sidebar.get_by_role("link", name="Evaluate").click()
+            sidebar.get_by_role("link", name="Evaluate", exact=True).click()
             expect(matrix).to_have_count(100)
-            sidebar.get_by_role("link", name="Train").click()
+            sidebar.get_by_role("link", name="Train", exact=True).click()
             memory["after visiting every page"] = rss_mb(app)
 
             page.get_by_label("Epochs").fill(str(args.epochs))
@@ -188,9 +188,9 @@ def main() -> None:
                         timeout=3_600_000
                     )
                 )
-            sidebar.get_by_role("link", name="Evaluate").click()
+            sidebar.get_by_role("link", name="Evaluate", exact=True).click()
             expect(matrix).to_have_count(100)
-            sidebar.get_by_role("link", name="Draw").click()
+            sidebar.get_by_role("link", name="Draw", exact=True).click()
             page.evaluate(INSTRUMENT)
             time_drawing(page, 3)
             memory[f"after a {args.epochs}-epoch training run and every page again"] = rss_mb(app)

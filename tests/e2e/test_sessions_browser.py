@@ -83,7 +83,7 @@ def test_public_runs_belong_to_their_starter(browser: Browser, public_server: Se
         expect(model_box(starter)).to_have_value(re.compile("Run of"))
         expect(model_box(starter)).not_to_have_value(re.compile("Bundled"))
 
-        watcher.get_by_test_id("stSidebar").get_by_role("link", name="Draw").click()
+        watcher.get_by_test_id("stSidebar").get_by_role("link", name="Draw", exact=True).click()
         expect(watcher.locator("canvas.upper-canvas")).to_be_visible()
         expect(model_box(watcher)).to_have_value(re.compile("Bundled"))
         # A visitor arriving now starts on the bundled model too, not on the newest run.

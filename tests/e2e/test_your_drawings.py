@@ -34,7 +34,7 @@ def answer(page: Page, label: str) -> None:
 
 
 def open_your_drawings(page: Page) -> None:
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Your drawings").click()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Your drawings", exact=True).click()
     expect(page.get_by_role("heading", name="Your drawings")).to_be_visible()
 
 
