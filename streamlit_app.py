@@ -9,7 +9,7 @@ straight from that folder, skipping this file (no sidebar card, no page config).
 
 import streamlit as st
 
-from studio import resources, runtime, widgets
+from studio import resources, runtime, widgets, your_drawings
 
 runtime.adapt_streamlit_to_tensorflow()
 runtime.start_loading_tensorflow()  # while the first page draws
@@ -22,13 +22,16 @@ page = st.navigation(
         st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+        st.Page("app_pages/inside.py", title="Inside", icon=":material/visibility:"),
         st.Page("app_pages/models.py", title="Models", icon=":material/inventory_2:"),
+        st.Page("app_pages/your_drawings.py", title="Your drawings", icon=":material/collections:"),
     ]
 )
 # On a server's first visit the page draws first, while TensorFlow and the model load (7-12 s on
 # a small server), and the sidebar's model card follows; after that the card comes first, as its
 # "Model" picker decides which model the page uses.
 if runtime.tensorflow_loaded():
+    your_drawings.adopt_taught_model()  # before the sidebar shows this session's model
     widgets.model_card()
     page.run()
 else:

@@ -4,10 +4,11 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from mnist_cnn.digit_check import looks_like_digit
 from mnist_cnn.drawing import canvas_to_mnist
-from mnist_cnn.images import ImageReadError, read_image
+from mnist_cnn.images import MAX_PIXELS, ImageReadError, read_image
 from mnist_cnn.inference import predict
-from studio import widgets
+from studio import inside_view, widgets, your_drawings
 
 CANVAS_SIZE = 280
 DEFAULT_BRUSH = 18
@@ -56,6 +57,7 @@ def drawing_board() -> None:
 
     stages = canvas_to_mnist(image, return_stages=True) if image is not None else None
     with answer_column:
+        your_drawings.last_saved()
         if stages is None and image is not None and using_upload:
             st.warning(
                 "No digit found: the picture looks blank (no ink stands out from its "
@@ -72,7 +74,17 @@ def drawing_board() -> None:
             )
         model = widgets.model_or_stop().model
         if stages is not None:
-            widgets.prediction(predict(model, stages.centred[np.newaxis])[0])
+            predicted = None
+            if looks_like_digit(stages.centred, stages.ink):
+                probabilities = predict(model, stages.centred[np.newaxis])[0]
+                widgets.prediction(probabilities)
+                predicted = int(np.argmax(probabilities))
+                inside_view.see_inside_link(
+                    stages.centred, "your upload" if using_upload else "your drawing"
+                )
+            else:
+                your_drawings.not_a_digit()
+            your_drawings.correction_bar(stages, predicted, on_saved=clear_canvas)
 
     # The controls come after the answer, in the script so that a prediction reaches the browser
     # first, and on the page so that on a phone, where columns stack, the answer shows right
@@ -84,10 +96,12 @@ def drawing_board() -> None:
         clear_column.button("Clear", on_click=clear_canvas, icon=":material/delete:")
     with upload_tab:
         st.file_uploader(
-            "A PNG or JPEG of one digit (dark on light or light on dark)",
+            "A PNG or JPEG of one digit (dark on light or light on dark), at most 2 MB and "
+            f"{MAX_PIXELS / 1e6:g} megapixels",
             type=["png", "jpg", "jpeg"],
             key="upload",
         )
+        widgets.show_upload_errors()
         if upload_problem:
             st.error(upload_problem, icon=":material/broken_image:")
 

@@ -279,23 +279,23 @@ def main() -> None:
             page = pages["Draw page"]
             sidebar = page.get_by_test_id("stSidebar")
             matrix = page.locator(".stPlotlyChart .scatterlayer path.point")
-            sidebar.get_by_role("link", name="Evaluate").click()
+            sidebar.get_by_role("link", name="Evaluate", exact=True).click()
             expect(matrix).to_have_count(100)
             memory["after the Evaluate page"] = rss_mb(app)
-            sidebar.get_by_role("link", name="Train").click()
+            sidebar.get_by_role("link", name="Train", exact=True).click()
             expect(page.get_by_role("heading", name="Train a model")).to_be_visible()
             memory["after visiting every page"] = rss_mb(app)
 
             training_s, watched, peak = watched_training_run(page, app, args.epochs)
             memory[f"after a {args.epochs}-epoch training run"] = rss_mb(app)
-            sidebar.get_by_role("link", name="Evaluate").click()
+            sidebar.get_by_role("link", name="Evaluate", exact=True).click()
             expect(matrix).to_have_count(100)
-            sidebar.get_by_role("link", name="Draw").click()
+            sidebar.get_by_role("link", name="Draw", exact=True).click()
             page.evaluate(INSTRUMENT)
             time_drawing(page, 3)
             memory["after the run and every page again"] = rss_mb(app)
 
-            sidebar.get_by_role("link", name="Train").click()
+            sidebar.get_by_role("link", name="Train", exact=True).click()
             stops = stop_latencies(page, args.stops, training_s, args.epochs)
             memory[f"after {len(stops)} stopped runs"] = rss_mb(app)
         finally:

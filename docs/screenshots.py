@@ -1,6 +1,7 @@
-"""Retake the README's screenshots (docs/draw.png, docs/train.png, docs/evaluate.png).
+"""Retake the README's screenshots (docs/draw.png, docs/train.png, docs/evaluate.png,
+docs/inside.png).
 
-    MNIST_NPZ=/path/to/mnist.npz python docs/screenshots.py [draw] [evaluate] [train]
+    MNIST_NPZ=/path/to/mnist.npz python docs/screenshots.py [draw] [evaluate] [train] [inside]
 
 Starts its own `streamlit run streamlit_app.py` (with the bundled model, saving nothing into
 ./trained_models) and drives headless Chromium as the browser tests do (tests/e2e). Use the
@@ -34,11 +35,18 @@ from browser_support import (  # noqa: E402
 )
 from streamlit_server import SAMPLE_NPZ, Server, start_server, stop_server  # noqa: E402
 
+INSIDE_HEIGHT = 3000  # the Inside page, from the input down to the rotation sweep
 TIMEOUT_MS = 600_000  # evaluating 10,000 test images, or an epoch, on a slow machine
 # True once at least ``count`` Vega-Lite charts are on the page, each with its lines drawn.
 CHARTS_DRAWN = """count => {
     const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')];
     return charts.length >= count && charts.every(c => c.querySelector('.mark-line path'));
+}"""
+# True once ``count`` Plotly charts are on the page, each with points drawn.
+PLOTS_DRAWN = """count => {
+    const plots = [...document.querySelectorAll('.stPlotlyChart .js-plotly-plot')];
+    return plots.length === count
+        && plots.every(p => p.querySelector('.scatterlayer path, .barlayer path'));
 }"""
 
 
@@ -50,6 +58,18 @@ def draw_page(page: Page, server: Server) -> None:
     # The probability chart: wait until its ten bars are drawn, not just its box.
     expect(page.locator(f"{VEGA_CHARTS} .mark-rect path")).to_have_count(10)
     screenshot(page, "draw.png")
+
+
+def inside_page(page: Page, server: Server) -> None:
+    open_app(page, server)
+    draw_digit(page, 7)
+    expect(prediction(page)).to_have_text("7")
+    page.get_by_role("link", name="See inside").click()
+    expect(page.get_by_role("heading", name="Inside the CNN")).to_be_visible()
+    expect(prediction(page)).to_have_text("7")
+    expect(page.get_by_role("heading", name="What breaks it")).to_be_visible()
+    page.wait_for_function(PLOTS_DRAWN, arg=4)  # prediction, dense, output, rotation sweep
+    screenshot(page, "inside.png", height=INSIDE_HEIGHT)
 
 
 def most_confused_cell(page: Page) -> tuple[int, int]:
@@ -91,7 +111,12 @@ def train_page(page: Page, server: Server) -> None:
 
 
 def main() -> None:
-    pages = {"draw": draw_page, "evaluate": evaluate_page, "train": train_page}
+    pages = {
+        "draw": draw_page,
+        "evaluate": evaluate_page,
+        "train": train_page,
+        "inside": inside_page,
+    }
     unknown = set(sys.argv[1:]) - set(pages)
     if unknown:
         sys.exit(f"no such page: {', '.join(sorted(unknown))} (pages: {', '.join(pages)})")

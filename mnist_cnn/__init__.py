@@ -5,6 +5,10 @@ import mnist_cnn
 model = mnist_cnn.load_model()            # newest trained model, else the bundled one
 digit_image = mnist_cnn.canvas_to_mnist(rgba_canvas)
 probabilities = mnist_cnn.predict(model, digit_image[None])
+layer_outputs = mnist_cnn.activations(model, digit_image)      # {layer name: its output}
+heat = mnist_cnn.saliency(model, digit_image, digit=7)     # (28, 28): which pixels said 7
+mnist_cnn.looks_like_digit(digit_image)  # False for scribbles, blobs, grids, noise
+result = mnist_cnn.fine_tune(model, my_images, my_labels)  # result.model reads my handwriting
 """
 
 import os
@@ -22,6 +26,11 @@ _EXPORTS = {
     "load_mnist": "data",
     "prepare_images": "data",
     "canvas_to_mnist": "drawing",
+    "looks_like_digit": "digit_check",
+    "activations": "explain",
+    "saliency": "explain",
+    "FineTuneConfig": "fine_tuning",
+    "fine_tune": "fine_tuning",
     "evaluate": "evaluation",
     "predict": "inference",
     "build_model": "model",

@@ -131,9 +131,14 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path
                 f"{path} holds object (pickled) arrays, which are never loaded for safety. "
                 "Save MNIST as plain numeric arrays."
             )
+        if shape and shape[0] > MAX_IMAGES:
+            raise DataError(
+                f"{path}: {key} holds {shape[0]:,} entries, more than the {MAX_IMAGES:,} this "
+                "app reads (MNIST has 70,000 images); the file is not MNIST."
+            )
         claimed = math.prod(shape) * dtype.itemsize
         held = info.file_size - member.tell()
-        if claimed != held or (shape and shape[0] > MAX_IMAGES):
+        if claimed != held:
             raise DataError(
                 f"{path}: the header of {key} claims shape {shape} ({claimed:,} bytes) but the "
                 f"file holds {held:,} bytes for it; the file is damaged or not MNIST."

@@ -168,17 +168,7 @@ def render_sketch(
         jitter=jitter,
         rng=rng,
     )
-    big = size * _SUPERSAMPLE
-    radius = brush * _SUPERSAMPLE / 2
-    mask = Image.new("L", (big, big), 0)
-    draw = ImageDraw.Draw(mask)
-    for stroke in strokes:
-        points = [(x * _SUPERSAMPLE, y * _SUPERSAMPLE) for x, y in stroke]
-        draw.line(points, fill=255, width=max(1, round(2 * radius)), joint="curve")
-        for x, y in points:  # round caps and smooth joints, like lineCap = lineJoin = "round"
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
-    coverage = np.asarray(mask.resize((size, size), Image.Resampling.BOX), dtype=np.float32)
-    return _source_over(coverage / 255.0, ink, background)
+    return render_strokes(strokes, size=size, brush=brush, ink=ink, background=background)
 
 
 def _source_over(
@@ -456,3 +446,166 @@ def pen_digit_set(n_per_digit: int = 30, seed: int = 1) -> tuple[np.ndarray, np.
             paper=paper,
         )
     return canvases, labels
+
+
+# --- Canvases that are not digits ------------------------------------------------------------
+
+# Letters whose shapes no digit shares (no B, G, I, O, S, Z: those pass for 8, 6, 1, 0, 5, 2).
+LETTER_STROKES: dict[str, list[Stroke]] = {
+    "A": [[(0.0, 1.0), (0.5, 0.0), (1.0, 1.0)], [(0.25, 0.55), (0.75, 0.55)]],
+    "E": [[(1.0, 0.0), (0.0, 0.0), (0.0, 1.0), (1.0, 1.0)], [(0.0, 0.5), (0.7, 0.5)]],
+    "F": [[(1.0, 0.0), (0.0, 0.0), (0.0, 1.0)], [(0.0, 0.5), (0.7, 0.5)]],
+    "H": [[(0.0, 0.0), (0.0, 1.0)], [(1.0, 0.0), (1.0, 1.0)], [(0.0, 0.5), (1.0, 0.5)]],
+    "K": [[(0.0, 0.0), (0.0, 1.0)], [(1.0, 0.0), (0.0, 0.55), (1.0, 1.0)]],
+    "M": [[(0.0, 1.0), (0.0, 0.0), (0.5, 0.6), (1.0, 0.0), (1.0, 1.0)]],
+    "W": [[(0.0, 0.0), (0.25, 1.0), (0.5, 0.3), (0.75, 1.0), (1.0, 0.0)]],
+    "X": [[(0.0, 0.0), (1.0, 1.0)], [(1.0, 0.0), (0.0, 1.0)]],
+}
+NON_DIGIT_KINDS = ("scribble", "noise", "blob", "grid", "letter", "mess")
+
+
+def render_strokes(
+    strokes: list[Stroke],
+    *,
+    size: int = 280,
+    brush: float = 18.0,
+    ink: tuple[int, int, int, int] = (255, 255, 255, 255),
+    background: tuple[int, int, int, int] = (0, 0, 0, 255),
+) -> np.ndarray:
+    """Draw strokes given in canvas pixels with a round brush: a (size, size, 4) RGBA array."""
+    big = size * _SUPERSAMPLE
+    radius = brush * _SUPERSAMPLE / 2
+    mask = Image.new("L", (big, big), 0)
+    draw = ImageDraw.Draw(mask)
+    for stroke in strokes:
+        points = [(x * _SUPERSAMPLE, y * _SUPERSAMPLE) for x, y in stroke]
+        if len(points) > 1:
+            draw.line(points, fill=255, width=max(1, round(2 * radius)), joint="curve")
+        for x, y in points:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+    coverage = np.asarray(mask.resize((size, size), Image.Resampling.BOX), dtype=np.float32)
+    return _source_over(coverage / 255.0, ink, background)
+
+
+def _in_box(unit: np.ndarray, box: tuple[float, float, float, float], size: int) -> Stroke:
+    left, top, right, bottom = (size * f for f in box)
+    points = np.column_stack(
+        (left + unit[:, 0] * (right - left), top + unit[:, 1] * (bottom - top))
+    )
+    return [(float(x), float(y)) for x, y in np.clip(points, 0.0, size - 1.0)]
+
+
+def _non_digit_strokes(kind: str, rng: np.random.Generator, size: int) -> list[Stroke]:
+    """Strokes in canvas pixels for one of the stroke-drawn NON_DIGIT_KINDS."""
+    width, height = rng.uniform(0.45, 0.9), rng.uniform(0.45, 0.9)
+    left, top = rng.uniform(0.05, 0.95 - width), rng.uniform(0.05, 0.95 - height)
+    box = (left, top, left + width, top + height)
+    if kind == "scribble":  # a back-and-forth tangle, as when testing the pen
+        return [_in_box(rng.uniform(0, 1, (int(rng.integers(12, 30)), 2)), box, size)]
+    if kind == "grid":  # a tic-tac-toe board or a patch of graph paper
+        lines = []
+        for position in np.linspace(0.0, 1.0, int(rng.integers(3, 6))):
+            lines.append(_in_box(np.array([[position, 0.0], [position, 1.0]]), box, size))
+            lines.append(_in_box(np.array([[0.0, position], [1.0, position]]), box, size))
+        return lines
+    if kind == "letter":
+        letter = LETTER_STROKES[str(rng.choice(list(LETTER_STROKES)))]
+        wobble = rng.normal(0.0, 0.02, (1, 2))
+        return [_in_box(np.asarray(s) + wobble, box, size) for s in letter]
+    if kind == "mess":  # two letters on top of each other, or several stray strokes
+        if rng.random() < 0.5:
+            first, second = rng.choice(list(LETTER_STROKES), size=2, replace=False)
+            strokes = LETTER_STROKES[str(first)] + LETTER_STROKES[str(second)]
+            return [_in_box(np.asarray(s), box, size) for s in strokes]
+        return [
+            _in_box(rng.uniform(0, 1, (int(rng.integers(2, 4)), 2)), box, size)
+            for _ in range(int(rng.integers(4, 8)))
+        ]
+    raise ValueError(f"no strokes for kind {kind!r}")
+
+
+def render_non_digit(kind: str, *, size: int = 280, seed: int = 0) -> np.ndarray:
+    """One canvas of a NON_DIGIT_KINDS kind, white on black: (size, size, 4) uint8 RGBA."""
+    rng = np.random.default_rng(seed)
+    if kind == "noise":  # specks all over, as from a dirty scan or a stylus resting on glass
+        coverage = (rng.random((size, size)) < rng.uniform(0.02, 0.3)).astype(np.float32)
+        return _source_over(coverage, (255, 255, 255, 255), (0, 0, 0, 255))
+    if kind == "blob":  # a filled shape: the canvas coloured in
+        radius = rng.uniform(0.15, 0.4) * size
+        centre = rng.uniform(radius, size - radius, 2)
+        corners = rng.integers(5, 12)
+        angles = np.sort(rng.uniform(0, 2 * np.pi, corners))
+        reach = radius * rng.uniform(0.6, 1.0, corners)
+        polygon = np.column_stack(
+            (centre[0] + reach * np.cos(angles), centre[1] + reach * np.sin(angles))
+        )
+        return render_strokes([[(float(x), float(y)) for x, y in polygon]], size=size,
+                              brush=float(radius))  # fmt: skip
+    brush = rng.uniform(8.0, 30.0)
+    return render_strokes(_non_digit_strokes(kind, rng, size), size=size, brush=brush)
+
+
+def non_digit_set(n_per_kind: int = 50, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """Canvases that hold no digit: (N, 280, 280, 4) uint8 and the kind of each.
+
+    Every kind in NON_DIGIT_KINDS appears ``n_per_kind`` times, each drawn from its own seed
+    derived from ``seed``, so the set is the same on every machine.
+    """
+    kinds = [kind for kind in NON_DIGIT_KINDS for _ in range(n_per_kind)]
+    seeds = np.random.default_rng(seed).integers(0, 2**31, len(kinds))
+    canvases = np.stack(
+        [render_non_digit(kind, seed=int(s)) for kind, s in zip(kinds, seeds, strict=True)]
+    )
+    return canvases, kinds
+
+
+# --- One writer's consistent quirks ----------------------------------------------------------
+
+# How one imagined person writes every digit: shapes MNIST's writers rarely used, drawn the
+# same way each time. A model trained on MNIST misreads several of them consistently, which
+# makes this writer a test of whether fine-tuning on their drawings helps.
+QUIRKY_WRITER_STROKES: dict[int, list[Stroke]] = {
+    0: [_arc(0.5, 0.5, 0.42, 0.5, -90, -450), [(0.9, 0.05), (0.1, 0.95)]],  # slashed zero
+    1: [[(0.0, 0.45), (0.6, 0.0), (0.6, 1.0)]],  # a long flag and no base
+    2: [[(0.05, 0.15), (0.5, 0.0), (0.95, 0.15), (0.05, 1.0), (1.0, 1.0)]],  # a "Z" with a hump
+    3: [[(0.05, 0.05), (0.9, 0.05), (0.45, 0.45), (0.95, 0.7), (0.5, 1.0), (0.05, 0.85)]],  # flat
+    4: [[(0.0, 0.0), (0.05, 0.4), (0.3, 0.55), (0.95, 0.45)], [(0.95, 0.0), (0.9, 1.0)]],  # a "u"
+    5: [[(0.85, 0.0), (0.15, 0.05), (0.1, 0.5), (0.8, 0.5), (0.85, 0.95), (0.05, 0.9)]],  # boxy
+    6: [[(0.9, 0.0), (0.2, 0.4), (0.1, 0.9), (0.9, 0.95), (0.85, 0.55), (0.15, 0.6)]],  # square
+    7: [[(0.0, 0.2), (0.0, 0.0), (1.0, 0.0), (0.5, 1.0)], [(0.2, 0.5), (0.95, 0.5)]],  # crossed
+    8: [_arc(0.5, 0.25, 0.3, 0.25, 0, 360), _arc(0.5, 0.73, 0.3, 0.27, 0, 360)],  # two rings
+    9: [[*_arc(0.45, 0.25, 0.4, 0.25, 0, -360), (0.85, 0.85), (0.55, 1.0), (0.3, 0.9)]],  # a "g"
+}
+_WRITER_SLANT_DEG = 12.0  # the writer leans every digit to the right
+
+
+def quirky_writer_set(n_per_digit: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Drawings by one writer with consistent quirks: (N, 280, 280, 4) uint8 and labels.
+
+    The shapes are `QUIRKY_WRITER_STROKES`, slanted by the same angle each time; size,
+    position, brush and a shaky hand vary a little from drawing to drawing, as they do for a
+    real person. Labels cycle 0..9.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.tile(np.arange(10, dtype=np.int64), n_per_digit)
+    canvases = np.empty((labels.size, 280, 280, 4), dtype=np.uint8)
+    for i, digit in enumerate(labels):
+        height = rng.uniform(0.55, 0.85)
+        width = height * rng.uniform(0.55, 0.75)
+        left, top = rng.uniform(0.1, 0.9 - width), rng.uniform(0.05, 0.95 - height)
+        box = (left, top, left + width, top + height)
+        template = QUIRKY_WRITER_STROKES[int(digit)]
+        strokes = []
+        for stroke in template:
+            unit = np.asarray(stroke) + rng.normal(0.0, 0.015, (len(stroke), 2))
+            strokes.append(_in_box(_slanted(unit), box, 280))
+        canvases[i] = render_strokes(strokes, brush=rng.uniform(14.0, 22.0))
+    return canvases, labels
+
+
+def _slanted(unit: np.ndarray) -> np.ndarray:
+    """Lean unit-box points to the right: x moves by the height above the baseline."""
+    shear = math.tan(math.radians(_WRITER_SLANT_DEG))
+    leaned = unit.copy()
+    leaned[:, 0] = (unit[:, 0] + shear * (1.0 - unit[:, 1])) / (1.0 + shear)
+    return leaned

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from mnist_cnn.evaluation import Evaluation
-from studio import charts, widgets
+from studio import charts, inside_view, widgets
 
 # Enough images to see a pattern in a cell's mistakes without a long wait for thumbnails.
 CELL_IMAGES = 40
@@ -68,6 +68,8 @@ def cell_images(evaluation: Evaluation, images: np.ndarray, true: int, predicted
         return
     shown = indices[np.argsort(evaluation.confidences[indices])][:CELL_IMAGES]
     widgets.digit_grid(images[shown], [f"#{i} · {evaluation.confidences[i]:.0%}" for i in shown])
+    sure = [f"{evaluation.confidences[i]:.0%} sure" for i in shown]
+    inside_view.open_from_gallery(images, shown, evaluation.labels, sure, key="cell")
     if len(indices) > CELL_IMAGES:
         st.caption(f"Showing the {CELL_IMAGES} the model was least sure about.")
 
@@ -108,3 +110,4 @@ def gallery(evaluation: Evaluation, images: np.ndarray, mistakes_only: bool) -> 
         for i in indices
     ]
     widgets.digit_grid(images[indices], captions)
+    inside_view.open_from_gallery(images, indices, evaluation.labels, captions, key="gallery")

@@ -176,6 +176,26 @@ def digit_grid(images: Sequence[np.ndarray], captions: Sequence[str]) -> None:
             st.image(enlarge(image, DIGIT_WIDTH), caption=caption, width=DIGIT_WIDTH)
 
 
+# --- Uploads ---------------------------------------------------------------------------------
+
+# Streamlit refuses an over-size file in the browser (it never reaches Python) and puts the
+# reason in a visually hidden alert that shows only as a tooltip on hover. This shows that alert
+# under the file's name. data-testid attributes are the ones Streamlit's own tests rely on.
+_VISIBLE_UPLOAD_ERRORS = """<style>
+[data-testid="stFileChip"][aria-invalid="true"] { flex-wrap: wrap; }
+[data-testid="stFileChip"][aria-invalid="true"] [role="alert"] {
+    position: static; width: auto; height: auto; margin: 0.25rem 0 0; clip: auto;
+    clip-path: none; overflow: visible; white-space: normal; flex-basis: 100%;
+    color: #B91C1C; font-size: 0.875rem;
+}
+</style>"""
+
+
+def show_upload_errors() -> None:
+    """Make the file uploader's own refusals (too large, wrong type) visible, not hover-only."""
+    st.html(_VISIBLE_UPLOAD_ERRORS)
+
+
 # --- The prediction --------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from studio import resources
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 DRAW, TRAIN, EVALUATE = "app_pages/draw.py", "app_pages/train.py", "app_pages/evaluate.py"
+INSIDE = "app_pages/inside.py"
 # A run on the sample ends in seconds; this bounds a hung run without timing a healthy one.
 MAX_POLLS = 600
 POLL_SECONDS = 0.5

@@ -160,7 +160,7 @@ def test_header_claiming_a_billion_images_is_refused_before_allocating(tmp_path)
     lying = honest.replace(b"(1, 28, 28)", b"(1000000000, 28, 28)")
     assert len(lying) == len(honest) + 9  # the header grew; the data is still one image
     path = write_members(tmp_path / "m.npz", x_test=lying)
-    with pytest.raises(DataError, match=r"claims shape \(1000000000, 28, 28\)"):
+    with pytest.raises(DataError, match=r"x_test holds 1,000,000,000 entries"):
         read_npz(path)
 
 
@@ -168,6 +168,14 @@ def test_header_claiming_fewer_bytes_than_held_is_refused(tmp_path):
     honest = npy_bytes(np.zeros((10, 28, 28), np.uint8))
     path = write_members(tmp_path / "m.npz", x_test=honest.replace(b"(10, 28", b"(9,  28"))
     with pytest.raises(DataError, match=r"x_test claims shape \(9, 28, 28\)"):
+        read_npz(path)
+
+
+def test_far_more_images_than_mnist_is_refused_before_reading(tmp_path):
+    honest = npy_bytes(np.zeros((1, 28, 28), np.uint8))
+    header_only = honest[:128].replace(b"(1, 28, 28)", b"(2000000, 28, 28)")
+    path = write_members(tmp_path / "m.npz", x_train=header_only)
+    with pytest.raises(DataError, match=r"x_train holds 2,000,000 entries, more than"):
         read_npz(path)
 
 

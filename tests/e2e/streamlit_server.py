@@ -36,12 +36,17 @@ def free_port() -> int:
 
 
 def start_server(
-    models_dir: Path, log: Path, data: Path = SAMPLE_NPZ, script: str = "streamlit_app.py"
+    models_dir: Path,
+    log: Path,
+    data: Path = SAMPLE_NPZ,
+    script: str = "streamlit_app.py",
+    env: dict[str, str] | None = None,
 ) -> Server:
     """Start `streamlit run script` and wait (bounded) until /_stcore/health is ok.
 
     The repository is on the server's PYTHONPATH, so a script outside its root (such as
-    benchmarks/bare_draw_page.py) imports the package and the app's modules too.
+    benchmarks/bare_draw_page.py) imports the package and the app's modules too. ``env`` adds
+    settings (``{"MNIST_CNN_PUBLIC": "1"}`` for public mode).
     """
     port = free_port()
     python_path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
@@ -50,6 +55,7 @@ def start_server(
         "MNIST_NPZ": str(data),
         "MNIST_CNN_MODELS_DIR": str(models_dir),
         "PYTHONPATH": python_path,
+        **(env or {}),
     }
     command = [
         sys.executable, "-m", "streamlit", "run", script,

@@ -57,10 +57,10 @@ def test_sidebar_visits_all_three_pages(page: Page, server: Server) -> None:
     expect(page.get_by_role("heading", name="Draw a digit")).to_be_visible()
     sidebar = page.get_by_test_id("stSidebar")
     for link, title in (("Train", "Train a model"), ("Evaluate", "Evaluate the model")):
-        sidebar.get_by_role("link", name=link).click()
+        sidebar.get_by_role("link", name=link, exact=True).click()
         expect(page.get_by_role("heading", name=title)).to_be_visible()
         expect(sidebar.get_by_text("Bundled with the app")).to_be_visible()
-    sidebar.get_by_role("link", name="Draw").click()
+    sidebar.get_by_role("link", name="Draw", exact=True).click()
     expect(page.locator("canvas.upper-canvas")).to_be_visible()
 
 
@@ -76,7 +76,9 @@ def test_deep_link_on_a_fresh_server_goes_through_the_entry_point(
     try:
         open_app(page, fresh, "evaluate")
         expect(page.get_by_role("heading", name="Evaluate the model")).to_be_visible()
-        expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Train")).to_be_visible()
+        expect(
+            page.get_by_test_id("stSidebar").get_by_role("link", name="Train", exact=True)
+        ).to_be_visible()
     finally:
         stop_server(fresh)
 
@@ -212,9 +214,9 @@ def test_training_runs_live_across_pages_and_stops(page: Page, server: Server) -
     expect(progress).to_contain_text("Epoch")
     expect(page.locator(VEGA_CHARTS).nth(1)).to_be_visible()  # per batch: loss, accuracy
 
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Draw").click()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Draw", exact=True).click()
     expect(page.locator("canvas.upper-canvas")).to_be_visible()
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Train").click()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Train", exact=True).click()
     expect(progress).to_contain_text("Epoch")
     expect(page.get_by_role("button", name="Start training")).to_be_disabled()
     expect(page.get_by_text("Train and validation, per epoch")).to_be_visible()

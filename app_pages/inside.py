@@ -1,0 +1,48 @@
+"""Inside page: what each layer makes of one digit, which pixels decided, and what breaks it."""
+
+import streamlit as st
+
+from studio import inside_view, widgets
+
+st.title("Inside the CNN")
+st.caption(
+    "One digit on its way through the model: what every layer makes of it, which pixels "
+    "decided the answer, and how far it can be pushed before the answer changes."
+)
+
+loaded = widgets.model_or_stop()
+digit = inside_view.current_digit()
+if digit is None:
+    st.info(
+        "Nothing to look inside yet. Draw a digit on the Draw page and follow "
+        '"See inside", or open a test digit from a gallery on the Evaluate page.',
+        icon=":material/visibility:",
+    )
+    st.page_link("app_pages/draw.py", label="Draw a digit", icon=":material/draw:")
+    st.page_link("app_pages/evaluate.py", label="Evaluate", icon=":material/analytics:")
+    st.stop()
+
+outputs = inside_view.overview(loaded, digit)
+
+st.subheader("Layer by layer")
+st.caption(
+    "Each small square is one feature map: bright where the filter behind it found what it "
+    "looks for. One colour scale per layer, from black (0) to its brightest unit."
+)
+inside_view.layers(loaded.model, outputs)
+
+st.subheader("One feature map up close")
+inside_view.feature_map(loaded, digit)
+
+st.subheader("Conv 1's filters")
+inside_view.conv1_filters(loaded.model)
+
+st.subheader("Which pixels decided")
+inside_view.why(loaded, digit, list(outputs.values())[-1])
+
+st.subheader("What breaks it")
+st.caption(
+    "Push the digit around and watch the answer. Convolutions forgive small shifts; "
+    "nothing in MNIST taught the model a digit on its side."
+)
+inside_view.probe(loaded, digit)

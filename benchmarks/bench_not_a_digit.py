@@ -1,0 +1,88 @@
+"""How often ``looks_like_digit`` refuses digits and non-digits.
+
+Digits: the MNIST test set and a drawn-digit set (``sketches.drawn_digit_set``, seed 1) passed
+through ``canvas_to_mnist`` as on the Draw page. Non-digits: ``sketches.non_digit_set``
+(seed 1): scribbles, noise, filled blobs, grids, single letters and letter messes. The limits
+were calibrated on other data (MNIST training digits, seed 0 sets): ``--calibrate`` prints the
+percentiles they came from.
+
+    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/bench_not_a_digit.py [--calibrate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mnist_cnn import canvas_to_mnist, load_mnist
+from mnist_cnn.digit_check import DigitLikeness, digit_likeness
+from mnist_cnn.sketches import NON_DIGIT_KINDS, drawn_digit_set, non_digit_set
+
+MEASUREMENTS = ("holes", "coverage", "stroke_length", "stroke_ratio")
+
+
+def measure_images(images: np.ndarray) -> list[DigitLikeness]:
+    return [digit_likeness(image) for image in images]
+
+
+def measure_canvases(canvases: np.ndarray) -> list[DigitLikeness]:
+    """As the Draw page does: prepare each canvas, measure the input and its ink."""
+    measured = []
+    for canvas in canvases:
+        stages = canvas_to_mnist(canvas, return_stages=True)
+        measured.append(None if stages is None else digit_likeness(stages.centred, stages.ink))
+    return measured
+
+
+def refused(measured: list[DigitLikeness | None]) -> float:
+    """Share refused; a canvas with no ink at all counts as refused (the page says so too)."""
+    return float(np.mean([m is None or m.score > 1.0 for m in measured]))
+
+
+def calibrate(per_digit: int) -> None:
+    (x_train, _), _ = load_mnist()
+    train = measure_images(x_train)
+    drawn = measure_canvases(drawn_digit_set(n_per_digit=per_digit, seed=0)[0])
+    lengths = np.array([m.stroke_length for m in train])
+    low = np.quantile(lengths, 0.001)
+    print(f"stroke_length MNIST train 0.1%: {low:.3f}, min {lengths.min():.3f}")
+    print("measurement      MNIST train 99.9%   max    drawn (seed 0) max")
+    for name in MEASUREMENTS:
+        values = np.array([getattr(m, name) for m in train], dtype=float)
+        drawn_values = np.array([getattr(m, name) for m in drawn], dtype=float)
+        print(
+            f"{name:<16} {np.quantile(values, 0.999):>17.3f} {values.max():>7.3f} "
+            f"{drawn_values.max():>12.3f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-digit", type=int, default=50, help="drawn digits of each digit")
+    parser.add_argument("--per-kind", type=int, default=100, help="non-digits of each kind")
+    parser.add_argument("--calibrate", action="store_true", help="print the calibration data")
+    args = parser.parse_args()
+    if args.calibrate:
+        calibrate(args.per_digit)
+        return
+
+    _, (x_test, _) = load_mnist()
+    print(f"MNIST test digits refused: {refused(measure_images(x_test)):.2%} of {len(x_test)}")
+    canvases, _ = drawn_digit_set(n_per_digit=args.per_digit, seed=1)
+    print(f"Drawn digits refused: {refused(measure_canvases(canvases)):.2%} of {len(canvases)}")
+    canvases, kinds = non_digit_set(n_per_kind=args.per_kind, seed=1)
+    measured = measure_canvases(canvases)
+    kinds = np.array(kinds)
+    print(f"Non-digit canvases refused: {refused(measured):.2%} of {len(canvases)}")
+    for kind in NON_DIGIT_KINDS:
+        of_kind = [m for m, k in zip(measured, kinds, strict=True) if k == kind]
+        print(f"  {kind:<9} {refused(of_kind):.2%}")
+
+
+if __name__ == "__main__":
+    main()

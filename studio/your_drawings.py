@@ -1,0 +1,165 @@
+"""Your drawings in the app: where they live, the correction buttons, teaching the model.
+
+Locally the drawings are a folder on disk (``drawings_store.DrawingFolder``), shared by every
+tab of the one user. In public mode each browser session keeps its own in memory
+(``st.session_state``): other visitors never see them, and they are gone when the tab closes,
+unless exported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+
+from mnist_cnn import settings
+from mnist_cnn.drawing import DrawingStages
+from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder, drawings_dir
+from mnist_cnn.evaluation import Evaluation, evaluate
+from mnist_cnn.fine_tune_jobs import FineTuneJob, FineTuneRegistry
+from mnist_cnn.store import LoadedModel
+from studio import messages, resources, session
+
+SESSION_DRAWINGS = "your_drawings"
+FINE_TUNE_JOB = "fine_tune_job"
+ADOPTED_FINE_TUNE = "adopted_fine_tune"
+LAST_SAVED = "last_saved_drawing"
+# Fewer drawings than this teach nothing measurable; the button waits for them.
+MIN_DRAWINGS_TO_TEACH = 10
+RIGHT = "Right"
+
+
+def collection() -> DrawingCollection:
+    """This visitor's drawings: the session's own in public mode, else the folder on disk."""
+    if settings.public_mode():
+        return st.session_state.setdefault(SESSION_DRAWINGS, DrawingCollection())
+    return _folder(str(drawings_dir()))
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _folder(path: str) -> DrawingFolder:
+    """Read once per server: every later change goes through the same object."""
+    return DrawingFolder(path)
+
+
+def save(stages: DrawingStages, label: int, on_saved: Callable[[], None] | None = None) -> None:
+    """Keep a drawing (its model input and its ink) with its true label; a button callback."""
+    try:
+        collection().add(stages.centred, label, stages.ink)
+    except (ValueError, OSError) as error:
+        st.session_state[LAST_SAVED] = (False, messages.for_visitor(f"Not saved: {error}"))
+        return
+    counts = collection().counts()
+    st.session_state[LAST_SAVED] = (
+        True,
+        f"Saved as a {label}. Your drawings: {counts.sum()} ({counts[label]} of {label}).",
+    )
+    if on_saved is not None:
+        on_saved()
+
+
+def not_a_digit() -> None:
+    """Said instead of a prediction when ``digit_check.looks_like_digit`` is false."""
+    st.warning(
+        "That doesn't look like a digit. Draw one digit, 0 to 9, with a single stroke width; "
+        "if it is one, say which below.",
+        icon=":material/block:",
+    )
+
+
+def correction_bar(
+    stages: DrawingStages, predicted: int | None, on_saved: Callable[[], None] | None = None
+) -> None:
+    """One click to keep the drawing with its true digit: "Right", or the digit it really is.
+
+    ``predicted`` is the model's answer, or None when the drawing was not taken for a digit.
+    """
+    question = "Was it right? Or which digit is it?" if predicted is not None else "Is it a digit?"
+    st.markdown(f"**{question}** Your answer keeps the drawing in *Your drawings*.")
+    with st.container(horizontal=True, gap="small"):
+        if predicted is not None:
+            st.button(
+                RIGHT,
+                key="correct-right",
+                type="primary",
+                icon=":material/check:",
+                on_click=save,
+                args=(stages, predicted, on_saved),
+            )
+        for digit in range(10):
+            st.button(
+                str(digit), key=f"correct-{digit}", on_click=save, args=(stages, digit, on_saved)
+            )
+
+
+def last_saved() -> None:
+    """Confirm the last save, or say why it failed (once), where the next drawing goes."""
+    saved, message = st.session_state.pop(LAST_SAVED, (True, ""))
+    if not message:
+        return
+    if saved:
+        st.success(message, icon=":material/bookmark_added:")
+    else:
+        st.error(message, icon=":material/error:")
+
+
+@st.cache_resource(show_spinner=False)
+def fine_tune_registry() -> FineTuneRegistry:
+    """The server's one fine-tune slot; a finished run prunes models nobody uses."""
+    return FineTuneRegistry(in_use=resources.model_usage().in_use)
+
+
+def start_teaching(loaded: LoadedModel) -> None:
+    """Fine-tune the session's model on its drawings in the background (a button callback)."""
+    images, labels = collection().arrays()
+    job = fine_tune_registry().start(loaded.model, loaded.record, images / 255.0, labels)
+    st.session_state[FINE_TUNE_JOB] = job
+
+
+def teaching_job() -> FineTuneJob | None:
+    return st.session_state.get(FINE_TUNE_JOB)
+
+
+def adopt_taught_model() -> None:
+    """Once a fine-tune of this session has finished, make its model the session's model."""
+    job = teaching_job()
+    if job is None:
+        return
+    snapshot = job.snapshot()
+    if snapshot.status != "finished" or st.session_state.get(ADOPTED_FINE_TUNE) == job:
+        return
+    st.session_state[ADOPTED_FINE_TUNE] = job
+    result = snapshot.result
+    held_out = (
+        f", {result.held_out_before:.0%} -> {result.held_out_after:.0%} on your held-out drawings"
+        if result.held_out_after is not None
+        else ""
+    )
+    session.use_model(
+        snapshot.record,
+        f"Taught on your handwriting: {snapshot.record.name} is now your model (MNIST test "
+        f"{result.mnist_test_before:.2%} -> {result.mnist_test_after:.2%}{held_out}).",
+    )
+
+
+def scores(loaded: LoadedModel, drawings: DrawingCollection) -> Evaluation:
+    """The model on the drawings, computed once per model and version of the drawings."""
+    return _scores(loaded.record.id, id(drawings), drawings.version, loaded, drawings)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _scores(
+    record_id: str,
+    collection_id: int,
+    version: int,
+    _loaded: LoadedModel,
+    _drawings: DrawingCollection,
+) -> Evaluation:
+    images, labels = _drawings.arrays()
+    return evaluate(_loaded.model, images, labels)
+
+
+def counts_text(counts: np.ndarray) -> str:
+    """'0: 3 · 1: 12 · ... · 9: 0'."""
+    return " · ".join(f"{digit}: {count}" for digit, count in enumerate(counts))

@@ -1,0 +1,138 @@
+"""Corrections on the Draw page and the Your drawings page, under Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import numpy as np
+from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
+from streamlit.testing.v1 import AppTest
+
+from mnist_cnn.drawings_store import DrawingFolder
+from mnist_cnn.sketches import quirky_writer_set, render_non_digit, render_sketch
+
+pytestmark = USE_APP_ENVIRONMENT
+YOUR_DRAWINGS = "app_pages/your_drawings.py"
+
+
+def upload(app: AppTest, name: str, pixels: np.ndarray) -> AppTest:
+    app.session_state["source"] = "Upload an image"
+    app.file_uploader[0].set_value((name, png_bytes(pixels), "image/png"))
+    return app.run()
+
+
+def button(app: AppTest, label: str):
+    return next(b for b in app.button if b.label == label)
+
+
+def test_right_and_a_correction_each_keep_the_drawing_with_its_label(
+    isolated_models_dir,
+) -> None:
+    app = upload(open_page(DRAW), "seven.png", render_sketch(7))
+    assert next(m for m in app.metric if m.label == "Prediction").value == "7"
+    assert [b.label for b in app.button if b.key and b.key.startswith("correct-")] == [
+        "Right",
+        *map(str, range(10)),
+    ]
+
+    button(app, "Right").click()
+    app.run()
+    assert not app.exception
+    assert any("Saved as a 7" in s.value for s in app.success)
+
+    button(app, "1").click()  # the visitor says it was really a 1
+    app.run()
+    assert any("Saved as a 1" in s.value for s in app.success)
+
+    folder = DrawingFolder(isolated_models_dir.parent / "my_drawings")
+    assert [d.label for d in folder.drawings()] == [7, 1]
+    assert all(d.ink is not None for d in folder.drawings())
+
+
+def test_a_non_digit_gets_no_prediction_but_can_still_be_labelled() -> None:
+    app = upload(open_page(DRAW), "blob.png", render_non_digit("blob", seed=4))
+    assert not [m for m in app.metric if m.label == "Prediction"]
+    assert any("doesn't look like a digit" in w.value for w in app.warning)
+    labels = [b.label for b in app.button if b.key and b.key.startswith("correct-")]
+    assert labels == list(map(str, range(10)))  # no "Right": there was no answer
+
+
+def test_your_drawings_page_scores_shows_and_deletes_them() -> None:
+    app = open_page(YOUR_DRAWINGS)
+    assert any("No drawings yet" in info.value for info in app.info)
+    assert button(app, "Teach the model my handwriting").disabled
+
+    app = upload(open_page(DRAW), "seven.png", render_sketch(7))
+    button(app, "7").click()
+    app.run()
+    app.switch_page(YOUR_DRAWINGS).run()
+    assert not app.exception, [e.value for e in app.exception]
+    accuracy = next(m for m in app.metric if m.label == "Accuracy on your drawings")
+    assert accuracy.value == "100.0%"
+    assert any(m.label == "Accuracy on MNIST test" for m in app.metric)
+    assert [t.label for t in app.tabs][7] == "7 (1)"
+
+    button(app, "Delete").click()
+    app.run()
+    assert any("No drawings yet" in info.value for info in app.info)
+
+
+def test_public_mode_keeps_drawings_in_the_session_only(monkeypatch, isolated_models_dir) -> None:
+    monkeypatch.setenv("MNIST_CNN_PUBLIC", "1")
+    first = upload(open_page(DRAW), "seven.png", render_sketch(7))
+    button(first, "Right").click()
+    first.run()
+    first.switch_page(YOUR_DRAWINGS).run()
+    assert next(t for t in first.tabs if t.label.startswith("7")).label == "7 (1)"
+    assert not (isolated_models_dir.parent / "my_drawings").exists()
+
+    second = open_page(YOUR_DRAWINGS)  # another visitor
+    assert any("No drawings yet" in info.value for info in second.info)
+
+
+def test_teaching_makes_a_new_model_this_sessions_model() -> None:
+    app = open_page(DRAW)
+    canvases, labels = quirky_writer_set(n_per_digit=2, seed=4)
+    for canvas, label in zip(canvases, labels, strict=True):
+        app = upload(app, "digit.png", canvas)
+        button(app, str(label)).click()
+        app.run()
+    app.switch_page(YOUR_DRAWINGS).run()
+    teach = button(app, "Teach the model my handwriting")
+    assert not teach.disabled
+    teach.click()
+    app.run()
+    job = app.session_state["fine_tune_job"]
+    job.join(timeout=600)
+    assert job.snapshot().status == "finished", job.snapshot().message
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("Taught on your handwriting" in info.value for info in app.sidebar.info)
+    assert app.session_state["model_choice"] == job.snapshot().record.key
+    assert any(m.label == "MNIST test" for m in app.metric)
+
+
+def test_a_full_collection_says_so_and_import_adds_drawings(monkeypatch) -> None:
+    from mnist_cnn.drawings_store import DrawingCollection
+
+    monkeypatch.setenv("MNIST_CNN_PUBLIC", "1")
+    app = upload(open_page(DRAW), "seven.png", render_sketch(7))
+    app.session_state["your_drawings"] = DrawingCollection(limit=0)
+    button(app, "Right").click()
+    app.run()
+    assert any("Not saved" in e.value and "room for 0 more" in e.value for e in app.error)
+
+    exported = DrawingCollection()
+    for digit in (3, 3, 5):
+        exported.add(np.zeros((28, 28), np.uint8), digit)
+    app.session_state["your_drawings"] = DrawingCollection()
+    app.switch_page(YOUR_DRAWINGS).run()
+    uploader = next(u for u in app.file_uploader if u.label == "Import an exported .npz")
+    uploader.set_value(("mine.npz", exported.export_npz(), "application/octet-stream"))
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("Imported 3 drawings" in s.value for s in app.success)
+    assert [t.label for t in app.tabs][3] == "3 (2)"
+
+    uploader = next(u for u in app.file_uploader if u.label == "Import an exported .npz")
+    uploader.set_value(("bad.npz", b"not an npz", "application/octet-stream"))
+    app.run()
+    assert any("not an .npz file" in e.value for e in app.error)
