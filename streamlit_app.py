@@ -9,7 +9,7 @@ straight from that folder, skipping this file (no sidebar card, no page config).
 
 import streamlit as st
 
-from studio import resources, runtime, widgets, your_drawings
+from studio import resources, runtime, widgets
 
 runtime.adapt_streamlit_to_tensorflow()
 runtime.start_loading_tensorflow()  # while the first page draws
@@ -31,6 +31,8 @@ page = st.navigation(
 # a small server), and the sidebar's model card follows; after that the card comes first, as its
 # "Model" picker decides which model the page uses.
 if runtime.tensorflow_loaded():
+    from studio import your_drawings  # imports TensorFlow: here, not before the first page
+
     your_drawings.adopt_taught_model()  # before the sidebar shows this session's model
     widgets.model_card()
     page.run()
