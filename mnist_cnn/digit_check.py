@@ -1,9 +1,11 @@
 """Does a drawing look like a digit at all? A cheap check before the model is asked.
 
 The classifier always answers with one of ten digits, and often confidently, even for a
-tic-tac-toe board or a canvas coloured in: softmax confidence is a poor judge of inputs unlike
-anything in training. So the Draw page first measures four simple properties of the drawing,
-each with a limit that handwritten digits stay within:
+tic-tac-toe board, a canvas coloured in or a letter: softmax confidence is a poor judge of
+inputs unlike anything in training. So the Draw page first asks two things of the drawing.
+
+**Measured limits.** Four simple properties, each with a limit that handwritten digits stay
+within:
 
 - **holes**: enclosed background regions of the 28x28 input. Digits have at most two (an 8);
   a grid or a tangle has many.
@@ -15,20 +17,37 @@ each with a limit that handwritten digits stay within:
 - **stroke ratio**: stroke width over the drawing's longer side, measured on the ink before
   preprocessing (which thins every stroke to MNIST's width). A blob is nearly as wide as long.
 
-The score is the largest of the measurements, each divided by its limit: above 1 means "not a
-digit". The limits are the 99.9th percentiles (0.1th for the minimum length) of the 60,000
-MNIST training digits, which also take in every digit of ``sketches.drawn_digit_set`` (seed 0):
-`benchmarks/bench_not_a_digit.py --calibrate` prints both, and the same script measures the
-rates on held-out sets (MNIST test, other seeds).
+The limits are the 99.9th percentiles (0.1th for the minimum length) of the 60,000 MNIST
+training digits, which also take in every digit of ``sketches.drawn_digit_set`` (seed 0):
+``benchmarks/bench_not_a_digit.py --calibrate`` prints both.
 
-Limits of the approach: it judges shape statistics, not meaning. A single letter such as an X
-or an H has the holes, coverage and length of a digit and passes; so does a short scribble.
+**A learned detector.** Measurements cannot tell an X or a short scribble from a digit: after
+``canvas_to_mnist`` they have a digit's holes, coverage and length. A small network can: one
+hidden layer of 64 ReLU units over the 784 input pixels and the logs of the four measurements,
+giving a logit for "not a digit". ``scripts/train_digit_check.py`` trains it on MNIST training
+digits and drawn digits (positives) against generated non-digits (scribbles, noise, blobs,
+grids, letters drawn as strokes, letters from DejaVu/Liberation fonts bent and thickened at
+random, letter messes, doodles), every canvas prepared by ``canvas_to_mnist`` as on the page.
+Its threshold is set on digits it never trained on, so that at most 0.4% of held-out MNIST or
+drawn digits are refused. The weights are ``digit_check.npz`` beside this module, read with
+``allow_pickle=False``; a call is two small matrix products in numpy.
+
+The score is the largest of the measurements' ratios to their limits and ``exp(margin)``, the
+detector's logit over its threshold: above 1 means "not a digit", and ``reason`` says which.
+
+Limits: it knows only the kinds of non-digit it was trained on. Letters that are written like
+digits (O, I, l, S, Z, B, b, g, q) pass by design, and so may any shape close to a digit (a
+plain circle is a 0). New kinds of drawing fare worse than the trained families: the
+leave-one-family-out figures of ``scripts/train_digit_check.py --leave-one-out`` say how much.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
@@ -41,6 +60,10 @@ MAX_COVERAGE = 0.58
 MAX_STROKE_LENGTH = 64.0
 MIN_STROKE_LENGTH = 16.0
 MAX_STROKE_RATIO = 0.29
+# The learned detector: scripts/train_digit_check.py writes it, np.load reads it (no pickle).
+WEIGHTS_PATH = Path(__file__).with_name("digit_check.npz")
+_MAX_MARGIN = 50.0  # exp() of a larger margin would overflow a float32; the answer is clear
+_RATIO_FLOOR, _RATIO_CEILING = 0.05, 20.0  # the measurements' ratios enter the network as logs
 # Pixels at least this bright count as ink when finding holes (MNIST's edges are grey).
 _INK_THRESHOLD = 0.4
 _BOX_THRESHOLD = 0.1
@@ -48,12 +71,17 @@ _BOX_THRESHOLD = 0.1
 
 @dataclass(frozen=True)
 class DigitLikeness:
-    """The four measurements of a drawing and its score (above 1: not a digit)."""
+    """The measurements of a drawing, the detector's verdict and the score (above 1: not a digit).
+
+    ``margin`` is the learned detector's logit minus its threshold: above 0, it finds the input
+    more like its non-digits than like its digits.
+    """
 
     holes: int
     coverage: float
     stroke_length: float
     stroke_ratio: float
+    margin: float = -math.inf
 
     def ratios(self) -> dict[str, float]:
         """Each measurement as a fraction of its limit."""
@@ -63,6 +91,7 @@ class DigitLikeness:
             "stroke length": self.stroke_length / MAX_STROKE_LENGTH,
             "short strokes": MIN_STROKE_LENGTH / max(self.stroke_length, 1e-6),
             "stroke ratio": self.stroke_ratio / MAX_STROKE_RATIO,
+            "unlike digits": math.exp(min(self.margin, _MAX_MARGIN)),
         }
 
     @property
@@ -82,6 +111,63 @@ def digit_likeness(image: np.ndarray, ink: np.ndarray | None = None) -> DigitLik
     ``ink`` is the drawing before preprocessing (``DrawingStages.ink``); without it the input
     itself stands in, as it does for MNIST, whose digits are all we have.
     """
+    measured = _measure(image, ink)
+    detector = _detector()
+    if detector is None:
+        return measured
+    margin = detector.margin(_features(_as_float(image), measured))
+    return DigitLikeness(**{**measured.__dict__, "margin": margin})
+
+
+def not_digit_score(image: np.ndarray, ink: np.ndarray | None = None) -> float:
+    """The check's score for a drawing: above 1 it is refused (see the module)."""
+    return digit_likeness(image, ink).score
+
+
+def looks_like_digit(image: np.ndarray, ink: np.ndarray | None = None) -> bool:
+    """Whether a drawing passes both the measured limits and the learned detector (see above)."""
+    return not_digit_score(image, ink) <= 1.0
+
+
+def features(image: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
+    """What the learned detector sees: the 784 input pixels and the logs of the measurements."""
+    return _features(_as_float(image), _measure(image, ink))
+
+
+@dataclass(frozen=True)
+class _Detector:
+    """One hidden ReLU layer and a logit, in numpy: about 50k multiply-adds a call."""
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: float
+    threshold: float
+
+    def margin(self, x: np.ndarray) -> float:
+        hidden = np.maximum(x @ self.w1 + self.b1, 0.0)
+        return float(hidden @ self.w2 + self.b2) - self.threshold
+
+
+@cache
+def _detector() -> _Detector | None:
+    """The trained detector, or None before scripts/train_digit_check.py has made one."""
+    if not WEIGHTS_PATH.exists():
+        return None
+    with np.load(WEIGHTS_PATH, allow_pickle=False) as saved:
+        return _Detector(
+            w1=saved["w1"], b1=saved["b1"], w2=saved["w2"],
+            b2=float(saved["b2"]), threshold=float(saved["threshold"]),
+        )  # fmt: skip
+
+
+def detector_metadata() -> dict:
+    """How the shipped detector was made (script, settings, date), from its file."""
+    with np.load(WEIGHTS_PATH, allow_pickle=False) as saved:
+        return json.loads(str(saved["metadata"]))
+
+
+def _measure(image: np.ndarray, ink: np.ndarray | None) -> DigitLikeness:
     pixels = _as_float(image)
     if pixels.shape != (28, 28):
         raise ValueError(f"expected a (28, 28) image, got shape {pixels.shape}")
@@ -97,9 +183,10 @@ def digit_likeness(image: np.ndarray, ink: np.ndarray | None = None) -> DigitLik
     )
 
 
-def looks_like_digit(image: np.ndarray, ink: np.ndarray | None = None) -> bool:
-    """Whether a drawing is within every limit a handwritten digit keeps (see the module)."""
-    return digit_likeness(image, ink).score <= 1.0
+def _features(pixels: np.ndarray, measured: DigitLikeness) -> np.ndarray:
+    ratios = np.array([r for name, r in measured.ratios().items() if name != "unlike digits"])
+    logs = np.log(np.clip(ratios, _RATIO_FLOOR, _RATIO_CEILING))
+    return np.concatenate((pixels.reshape(-1), logs)).astype(np.float32)
 
 
 def _stroke_ratio(ink: np.ndarray) -> float:
