@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mnist_cnn import canvas_to_mnist, load_mnist
+from mnist_cnn import canvas_to_mnist, digit_check, load_mnist
 from mnist_cnn.digit_check import DigitLikeness, digit_likeness
 from mnist_cnn.sketches import NON_DIGIT_KINDS, drawn_digit_set, non_digit_set, pen_digit_set
 
@@ -58,6 +59,27 @@ def print_rates(name: str, measured: list[DigitLikeness | None]) -> None:
     )
 
 
+def time_per_call(images: np.ndarray, rounds: int = 5) -> None:
+    """Microseconds a call: the whole check against its measured limits alone (the baseline),
+    alternating the two so that the machine's load falls on both alike."""
+    timings = {"measured limits alone": [], "whole check": []}
+    checks = {
+        "measured limits alone": lambda x: digit_check._measure(x, None),
+        "whole check": digit_likeness,
+    }
+    for _ in range(rounds):
+        for name, check in checks.items():
+            start = time.perf_counter()
+            for image in images:
+                check(image)
+            timings[name].append((time.perf_counter() - start) / len(images) * 1e6)
+    base, whole = (float(np.median(timings[name])) for name in checks)
+    print(
+        f"Time a call: measured limits alone {base:.0f} us, whole check {whole:.0f} us "
+        f"(x{whole / base:.2f})"
+    )
+
+
 def calibrate(per_digit: int) -> None:
     (x_train, _), _ = load_mnist()
     train = measure_images(x_train)
@@ -87,6 +109,7 @@ def main() -> None:
 
     _, (x_test, _) = load_mnist()
     print_rates("MNIST test digits", measure_images(x_test))
+    time_per_call(x_test[:500])
     canvases, _ = drawn_digit_set(n_per_digit=args.per_digit, seed=1)
     print_rates("Drawn digits (drawn_digit_set)", measure_canvases(canvases))
     canvases, _ = pen_digit_set(n_per_digit=args.per_digit, seed=1)
