@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -62,7 +62,7 @@ MIN_STROKE_LENGTH = 16.0
 MAX_STROKE_RATIO = 0.29
 # The learned detector: scripts/train_digit_check.py writes it, np.load reads it (no pickle).
 WEIGHTS_PATH = Path(__file__).with_name("digit_check.npz")
-_MAX_MARGIN = 50.0  # exp() of a larger margin would overflow a float32; the answer is clear
+_MAX_MARGIN = 50.0  # exp(margin) is capped here, far past any doubt, so it cannot overflow
 _RATIO_FLOOR, _RATIO_CEILING = 0.05, 20.0  # the measurements' ratios enter the network as logs
 # Pixels at least this bright count as ink when finding holes (MNIST's edges are grey).
 _INK_THRESHOLD = 0.4
@@ -84,7 +84,7 @@ class DigitLikeness:
     margin: float = -math.inf
 
     def ratios(self) -> dict[str, float]:
-        """Each measurement as a fraction of its limit."""
+        """Each measurement as a fraction of its limit, and the detector's exp(margin)."""
         return {
             "holes": self.holes / MAX_HOLES,
             "coverage": self.coverage / MAX_COVERAGE,
@@ -100,7 +100,7 @@ class DigitLikeness:
 
     @property
     def reason(self) -> str:
-        """The measurement furthest past its limit."""
+        """The ratio furthest past its limit ("unlike digits": the learned detector's)."""
         ratios = self.ratios()
         return max(ratios, key=ratios.get)
 
@@ -116,7 +116,7 @@ def digit_likeness(image: np.ndarray, ink: np.ndarray | None = None) -> DigitLik
     if detector is None:
         return measured
     margin = detector.margin(_features(_as_float(image), measured))
-    return DigitLikeness(**{**measured.__dict__, "margin": margin})
+    return replace(measured, margin=margin)
 
 
 def not_digit_score(image: np.ndarray, ink: np.ndarray | None = None) -> float:
