@@ -11,6 +11,8 @@ names work there. Every setting has a default that suits one person running the 
 - ``MNIST_CNN_DEFAULT_MODEL``: the model id every new session starts on
   (``python -m mnist_cnn models`` lists ids; ``bundled`` is the bundled model). Default unset.
 - ``MNIST_CNN_MODELS_DIR``: where trained models are saved. Default ./trained_models.
+- ``MNIST_CNN_DRAWINGS_DIR``: where your drawings are kept in local mode (read by
+  ``mnist_cnn.drawings_store``). Default ``my_drawings/`` beside the models folder.
 - ``MNIST_NPZ``: a local mnist.npz to use instead of the Keras download. Default unset.
 
 A value that cannot be used raises ``SettingError`` naming the variable, rather than silently

@@ -116,7 +116,7 @@ def picker() -> ModelRecord:
 
 
 def option_text(record: ModelRecord) -> str:
-    """'Bundled model · 99.23%' or 'Run of 26 Nov 10:15:03 · 98.10%'."""
+    """'Bundled model · 99.41%' or 'Run of 26 Nov 10:15:03 · 98.10%'."""
     accuracy = record.metadata.get("test_accuracy")
     score = f" · {accuracy:.2%}" if isinstance(accuracy, float) else ""
     name = record.name
