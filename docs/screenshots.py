@@ -68,7 +68,9 @@ def inside_page(page: Page, server: Server) -> None:
     expect(page.get_by_role("heading", name="Inside the CNN")).to_be_visible()
     expect(prediction(page)).to_have_text("7")
     expect(page.get_by_role("heading", name="What breaks it")).to_be_visible()
-    page.wait_for_function(PLOTS_DRAWN, arg=4)  # prediction, dense, output, rotation sweep
+    # The prediction's bars are Vega-Lite; the dense units, the output and the sweep Plotly.
+    expect(page.locator(f"{VEGA_CHARTS} .mark-rect path")).to_have_count(10)
+    page.wait_for_function(PLOTS_DRAWN, arg=3)
     screenshot(page, "inside.png", height=INSIDE_HEIGHT)
 
 
