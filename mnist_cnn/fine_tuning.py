@@ -32,6 +32,7 @@ from mnist_cnn.augment import augment_dataset
 from mnist_cnn.data import NUM_CLASSES, Split, load_mnist, prepare_images
 from mnist_cnn.evaluation import evaluate
 from mnist_cnn.inference import predict
+from mnist_cnn.model import compile_model
 
 
 @dataclass(frozen=True)
@@ -138,13 +139,7 @@ def copy_model(model: keras.Model, learning_rate: float, steps_per_execution: in
     """A compiled copy with the same weights: training it leaves ``model`` as it was."""
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
-    copy.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        steps_per_execution=steps_per_execution,
-    )
-    return copy
+    return compile_model(copy, learning_rate, steps_per_execution)
 
 
 def _mixed_batches(

@@ -32,6 +32,15 @@ def build_model(
         ],
         name="mnist_cnn",
     )
+    return compile_model(model, learning_rate, steps_per_execution)
+
+
+def compile_model(
+    model: keras.Model,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
+    steps_per_execution: int = 1,
+) -> keras.Model:
+    """Compile ``model`` with the recipe's optimizer, loss and metric: Adam, sparse CE, accuracy."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="sparse_categorical_crossentropy",

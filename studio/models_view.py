@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
@@ -67,7 +65,7 @@ def details(record: ModelRecord) -> None:
     if history:
         widgets.plotly(charts.history_figure({record.name: history}))
     actions = st.container(horizontal=True)
-    download(record, actions)
+    widgets.model_download(record, "Download (.keras)", actions, key=f"download-{record.key}")
     actions.button(
         "Use this model",
         on_click=session.use_model,
@@ -77,19 +75,6 @@ def details(record: ModelRecord) -> None:
     )
     if not record.bundled and not settings.public_mode():
         manage(record)
-
-
-def download(record: ModelRecord, container: Any) -> None:
-    if record.model_file.is_file():
-        container.download_button(
-            "Download (.keras)",
-            data=record.model_file.read_bytes,  # read on click, not on every rerun
-            file_name=f"mnist_cnn_{record.key}.keras",
-            mime="application/octet-stream",
-            icon=":material/download:",
-            on_click="ignore",
-            key=f"download-{record.key}",
-        )
 
 
 def manage(record: ModelRecord) -> None:

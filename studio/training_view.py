@@ -133,13 +133,5 @@ def outcome(snapshot: JobSnapshot, ours: bool = True) -> None:
         if last.val_accuracy is not None:
             figures[2].metric("Validation accuracy", f"{last.val_accuracy:.2%}")
     figures[3].metric("Training time", format_duration(record.metadata.get("training_seconds", 0)))
-    if record.model_file.is_file():
-        st.download_button(
-            "Download the model (.keras)",
-            data=record.model_file.read_bytes,  # read on click, not on every rerun
-            file_name=f"mnist_cnn_{record.folder.name}.keras",
-            mime="application/octet-stream",
-            icon=":material/download:",
-            on_click="ignore",
-        )
+    widgets.model_download(record, "Download the model (.keras)")
     charts_of(snapshot)

@@ -86,6 +86,22 @@ def model_card() -> None:
             st.warning(messages.for_visitor(problem))
 
 
+def model_download(
+    record: ModelRecord, label: str, container: Any = st, key: str | None = None
+) -> None:
+    """A button that downloads the model's .keras file, read on click, not on every rerun."""
+    if record.model_file.is_file():
+        container.download_button(
+            label,
+            data=record.model_file.read_bytes,
+            file_name=f"mnist_cnn_{record.key}.keras",
+            mime="application/octet-stream",
+            icon=":material/download:",
+            on_click="ignore",
+            key=key,
+        )
+
+
 def describe_origin(record: ModelRecord) -> str:
     """Where a model came from, in words: bundled with the app or trained here, and when."""
     created = record.metadata.get("created_at")
