@@ -111,6 +111,17 @@ def open_app(page: Page, server: Server, path: str = "") -> None:
     expect(page.get_by_role("heading", name="Active model")).to_be_visible()
 
 
+def wait_until_idle(page: Page) -> None:
+    """Wait until the app's script run has ended, so the elements on the page now stay.
+
+    A widget used while the page is still running (a dropdown opened, say) can be replaced by
+    the rest of that run and lose the click.
+    """
+    expect(
+        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    ).to_have_count(1)
+
+
 def watch_live_charts(page: Page, every_ms: int = 0) -> None:
     """Start sampling the live charts (see WATCH_LIVE_CHARTS); ``stop_watching`` reads it."""
     page.evaluate(WATCH_LIVE_CHARTS, every_ms)
