@@ -22,7 +22,7 @@ from typing import Literal
 from mnist_cnn import settings
 from mnist_cnn.data import DataError, load_mnist
 from mnist_cnn.evaluation import Evaluation, evaluate
-from mnist_cnn.store import ModelRecord, check_writable, discard_model, prune_models, save_model
+from mnist_cnn.store import ModelRecord, check_writable, delete_model, prune_models, save_model
 from mnist_cnn.training import (
     BatchProgress,
     EpochProgress,
@@ -212,7 +212,7 @@ class TrainingJob:
                 self._finish(status="stopped")
             elif self.snapshot().status == "stopped":
                 # The Stop came while the model was being written: it still means stop.
-                discard_model(outcome.record)
+                delete_model(outcome.record)
             else:
                 self._finish(
                     status="finished",

@@ -145,15 +145,6 @@ def save_model(
     return ModelRecord(final, metadata, bundled=False)
 
 
-def discard_model(record: ModelRecord) -> None:
-    """Remove a trained model; renamed out of sight first, so no reader sees half of it."""
-    if record.bundled:
-        raise ValueError("the bundled model is part of the package and is never discarded")
-    hidden = record.folder.with_name(f"{PARTIAL_PREFIX}discarded-{record.folder.name}")
-    os.rename(record.folder, hidden)
-    shutil.rmtree(hidden, ignore_errors=True)
-
-
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
