@@ -21,12 +21,16 @@ strengths (``AUGMENTATIONS``):
 from __future__ import annotations
 
 import math
+import os
 
 import keras
 import tensorflow as tf
 
 AUGMENTATIONS = ("standard", "light", "drawn")
 
+# Batches a pipeline's maps work on at once: one per core, what tf.data's autotuning settles on
+# here (the training pipeline turns autotuning off: see training.WITHOUT_AUTOTUNE).
+PARALLEL_CALLS = os.cpu_count() or 1
 # Small enough that a 6 stays a 6 and a 1 stays a 1.
 ROTATION_FACTOR = 0.03  # fraction of a full turn: about +-11 degrees
 ZOOM_FACTOR = 0.1
@@ -94,14 +98,22 @@ def random_affine(
     """One random rotation and shift per image, in a single op.
 
     Composing the distortions into one matrix samples each image once, which is both
-    sharper and cheaper than chaining Keras' RandomRotation and RandomTranslation.
+    sharper and cheaper than chaining Keras' RandomRotation and RandomTranslation. All the
+    batch's random numbers come from one draw: in tf.data each small op has a fixed cost, and
+    this map runs on the cores the train step needs.
     """
     n = tf.shape(images)[0]
-    a0, a1, a2, b0, b1, b2 = _affine(n, generator, shift_px, rotation_deg, 0.0, (1.0, 1.0))
+    draws = generator.uniform([n, 3], -1.0, 1.0)  # angle, column shift, row shift
+    angle = draws[:, 0] * math.radians(rotation_deg)
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    shift = draws[:, 1:] * shift_px
+    # input = R(angle) @ (output - centre) + centre + shift, as _affine without slant or scale
+    a2 = _CENTRE - (cos - sin) * _CENTRE + shift[:, 0]
+    b2 = _CENTRE - (sin + cos) * _CENTRE + shift[:, 1]
     zeros = tf.zeros([n])
     return tf.raw_ops.ImageProjectiveTransformV3(
         images=images,
-        transforms=tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1),
+        transforms=tf.stack([cos, -sin, a2, sin, cos, b2, zeros, zeros], axis=1),
         output_shape=tf.shape(images)[1:3],
         fill_value=0.0,
         interpolation="BILINEAR",
@@ -256,7 +268,7 @@ def augment_dataset(dataset: tf.data.Dataset, seed: int, kind: str = "standard")
             images = vary_stroke_width(augmenter(images, training=True), seed=seed)
             return tf.clip_by_value(images, 0.0, 1.0), labels
 
-        return dataset.map(distort, num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.map(distort, num_parallel_calls=PARALLEL_CALLS)
 
     # A generator whose state lives outside the pipeline, so every epoch draws new distortions.
     generator = tf.random.Generator.from_seed(seed)
@@ -275,4 +287,4 @@ def augment_dataset(dataset: tf.data.Dataset, seed: int, kind: str = "standard")
         return tf.clip_by_value(images, 0.0, 1.0), labels
 
     distort = distort_light if kind == "light" else distort_drawn
-    return dataset.map(distort, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.map(distort, num_parallel_calls=PARALLEL_CALLS)

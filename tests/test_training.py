@@ -7,7 +7,13 @@ import tensorflow as tf
 from mnist_cnn.augment import add_flags_to_ones, augment_dataset
 from mnist_cnn.data import load_mnist
 from mnist_cnn.evaluation import evaluate
-from mnist_cnn.training import TrainConfig, split_validation, train
+from mnist_cnn.training import (
+    TrainConfig,
+    make_datasets,
+    shuffled_batches,
+    split_validation,
+    train,
+)
 
 
 class Recorder:
@@ -295,3 +301,34 @@ def test_float_images_train_like_uint8_ones(sample_mnist):
     from_uint8 = train(x_train, y_train, config).history[0]
     from_float = train(x_train / np.float32(255), y_train, config).history[0]
     assert from_float.loss == pytest.approx(from_uint8.loss, rel=1e-3)
+
+
+def _epoch_labels(dataset: tf.data.Dataset) -> list[np.ndarray]:
+    return [labels.numpy() for _, labels in dataset]
+
+
+def test_shuffled_batches_visit_every_image_once_an_epoch_in_a_new_order():
+    images = np.arange(100, dtype=np.uint8).reshape(100, 1, 1, 1)
+    labels = np.arange(100)
+    dataset = shuffled_batches(images, labels, batch_size=32, seed=1)
+    epochs = [_epoch_labels(dataset) for _ in range(3)]
+    for batches in epochs:
+        assert [len(batch) for batch in batches] == [32, 32, 32, 4]
+        assert sorted(np.concatenate(batches)) == list(range(100))
+    orders = [tuple(np.concatenate(batches)) for batches in epochs]
+    assert len(set(orders)) == 3, "each epoch should be shuffled anew"
+    # Images and labels stay paired, and the images are scaled to [0, 1].
+    pixels, labels_seen = next(iter(dataset))
+    np.testing.assert_allclose(pixels.numpy().ravel() * 255, labels_seen.numpy(), atol=1e-3)
+    # The same seed gives the same orders.
+    again = shuffled_batches(images, labels, batch_size=32, seed=1)
+    assert tuple(np.concatenate(_epoch_labels(again))) == orders[0]
+
+
+def test_training_datasets_do_not_autotune(sample_mnist):
+    """Autotuning's model thread made an iterator's destructor wait seconds at a run's end."""
+    (images, labels), _ = sample_mnist
+    for recipe in ("seed", "tuned"):
+        train_data, validation, _ = make_datasets(images, labels, TrainConfig.from_recipe(recipe))
+        assert train_data.options().autotune.enabled is False
+        assert validation.options().autotune.enabled is False
