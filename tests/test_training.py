@@ -332,3 +332,16 @@ def test_training_datasets_do_not_autotune(sample_mnist):
         train_data, validation, _ = make_datasets(images, labels, TrainConfig.from_recipe(recipe))
         assert train_data.options().autotune.enabled is False
         assert validation.options().autotune.enabled is False
+
+
+def _first_batches(config: TrainConfig, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    train_data, _, _ = make_datasets(images, labels, config)
+    return np.concatenate([batch.numpy() for batch, _ in train_data.take(8)])
+
+
+def test_the_tuned_recipe_feeds_the_same_distorted_batches_for_the_same_seed(sample_mnist):
+    (images, labels), _ = sample_mnist
+    tuned = TrainConfig.tuned(seed=3)
+    first = _first_batches(tuned, images, labels)
+    assert np.array_equal(first, _first_batches(tuned, images, labels))
+    assert not np.array_equal(first, _first_batches(TrainConfig.tuned(seed=4), images, labels))
