@@ -44,5 +44,6 @@ else:
         icon=":material/hourglass_top:",
     )
     page.run()
+    runtime.page_drawn()
     notice.empty()
     widgets.model_card()

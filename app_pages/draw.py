@@ -8,7 +8,7 @@ from mnist_cnn.digit_check import looks_like_digit
 from mnist_cnn.drawing import canvas_to_mnist
 from mnist_cnn.images import MAX_PIXELS, ImageReadError, read_image
 from mnist_cnn.inference import predict
-from studio import widgets
+from studio import runtime, widgets
 
 CANVAS_SIZE = 280
 DEFAULT_BRUSH = 18
@@ -56,6 +56,7 @@ def drawing_board() -> None:
             upload_problem = str(error)
 
     # These import TensorFlow: here, after the canvas, so that a first visit can draw meanwhile.
+    runtime.page_drawn()
     from studio import inside_view, your_drawings
 
     stages = canvas_to_mnist(image, return_stages=True) if image is not None else None

@@ -31,6 +31,10 @@ from streamlit.runtime.scriptrunner import script_runner
 _frozen = False
 _loader: threading.Thread | None = None
 _loader_lock = threading.Lock()
+# How long TensorFlow's import waits for the first page to draw its title and controls, at most
+# (see start_loading_tensorflow); page_drawn ends the wait sooner.
+HEAD_START_S = 2.0
+_page_drawn = threading.Event()
 # What TensorFlow writes to stderr on every start of a CPU-only server: not news to anyone.
 START_UP_NOISE = (
     "All log messages before absl::InitializeLog() is called",
@@ -55,8 +59,11 @@ def tensorflow_loaded() -> bool:
 def start_loading_tensorflow() -> None:
     """Import TensorFlow and Keras in a background thread, once per server process.
 
-    A page that needs TensorFlow sooner simply imports it: Python's import lock makes it wait
-    for this thread rather than import twice.
+    The thread gives the first visit's script run a head start (``HEAD_START_S``, or until
+    ``page_drawn``): imports hold the GIL, and one running beside that first run held back the
+    page's title by about 2 s. A page that needs TensorFlow sooner simply imports it: Python's
+    import lock makes it wait for this thread rather than import twice, and either way the
+    start-up lines are filtered, since the thread takes over stderr at once.
     """
     global _loader
     with _loader_lock:
@@ -65,18 +72,25 @@ def start_loading_tensorflow() -> None:
             _loader.start()
 
 
+def page_drawn() -> None:
+    """Called once a page has drawn what a visitor sees first: TensorFlow may load now."""
+    _page_drawn.set()
+
+
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow and set up its CPU device, filtering its start-up lines from stderr.
 
     TensorFlow's C++ logging writes to file descriptor 2 before it honours any setting, so the
-    descriptor itself goes to a temporary file meanwhile; every line that is not START_UP_NOISE
-    (a real warning, or another thread's log) is then written to stderr as it was.
+    descriptor itself goes to a temporary file meanwhile, from before the head start (a page
+    may import TensorFlow during it); every line that is not START_UP_NOISE (a real warning,
+    or another thread's log) is then written to stderr as it was.
     """
     sys.stderr.flush()
     stderr = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
+            _page_drawn.wait(HEAD_START_S)
             import keras  # noqa: F401  (the app's models are Keras models)
             import tensorflow as tf
 
