@@ -35,6 +35,7 @@ from playwright.sync_api import Browser, FilePayload, Page, expect
 from streamlit_server import Server, start_server, stop_server
 
 from mnist_cnn.sketches import render_sketch
+from studio.runtime import START_UP_NOISE
 
 pytestmark = pytest.mark.browser
 
@@ -104,6 +105,10 @@ def test_first_visit_shows_the_page_before_the_model_has_loaded(
         stop_server(fresh)
     assert {"title", "navigation", "canvas", "notice", "card"} <= seen.keys(), seen
     assert max(seen["title"], seen["navigation"], seen["canvas"], seen["notice"]) < seen["card"]
+    # TensorFlow loaded (the digit was answered), and its start-up lines stayed out of the log.
+    log = fresh.log.read_text()
+    assert "You can now view your Streamlit app" in log, log
+    assert not [noise for noise in START_UP_NOISE if noise in log], log
 
 
 # --- Draw page -------------------------------------------------------------------------------
