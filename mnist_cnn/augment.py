@@ -90,7 +90,7 @@ _CENTRE = 13.5  # centre of a 28x28 image in pixel coordinates
 
 def random_affine(
     images: tf.Tensor,
-    generator: tf.random.Generator,
+    seed: tf.Tensor,
     *,
     shift_px: float,
     rotation_deg: float,
@@ -99,11 +99,11 @@ def random_affine(
 
     Composing the distortions into one matrix samples each image once, which is both
     sharper and cheaper than chaining Keras' RandomRotation and RandomTranslation. All the
-    batch's random numbers come from one draw: in tf.data each small op has a fixed cost, and
-    this map runs on the cores the train step needs.
+    batch's random numbers come from one stateless draw from ``seed`` (a pair of integers): in
+    tf.data each small op has a fixed cost, and this map runs on the cores the train step needs.
     """
     n = tf.shape(images)[0]
-    draws = generator.uniform([n, 3], -1.0, 1.0)  # angle, column shift, row shift
+    draws = tf.random.stateless_uniform([n, 3], seed, -1.0, 1.0)  # angle, column, row shift
     angle = draws[:, 0] * math.radians(rotation_deg)
     cos, sin = tf.cos(angle), tf.sin(angle)
     shift = draws[:, 1:] * shift_px
@@ -270,14 +270,24 @@ def augment_dataset(dataset: tf.data.Dataset, seed: int, kind: str = "standard")
 
         return dataset.map(distort, num_parallel_calls=PARALLEL_CALLS)
 
+    if kind == "light":
+        # A seed per batch from a sequential stream, new each epoch and the same for the same
+        # ``seed``: the warps then run in parallel and a seed still repeats a run's batches.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+        def distort_light(batch, batch_seed):
+            images, labels = batch
+            images = random_affine(
+                images, batch_seed, shift_px=LIGHT_SHIFT_PX, rotation_deg=LIGHT_ROTATION_DEG
+            )
+            return images, labels
+
+        return tf.data.Dataset.zip(dataset, seeds).map(
+            distort_light, num_parallel_calls=PARALLEL_CALLS
+        )
+
     # A generator whose state lives outside the pipeline, so every epoch draws new distortions.
     generator = tf.random.Generator.from_seed(seed)
-
-    def distort_light(images, labels):
-        images = random_affine(
-            images, generator, shift_px=LIGHT_SHIFT_PX, rotation_deg=LIGHT_ROTATION_DEG
-        )
-        return images, labels
 
     def distort_drawn(images, labels):
         images = add_flags_to_ones(images, labels, generator)
@@ -286,11 +296,6 @@ def augment_dataset(dataset: tf.data.Dataset, seed: int, kind: str = "standard")
         images = _thinner_or_thicker(images, draw, DRAWN_STROKE_CHANGE_PROBABILITY)
         return tf.clip_by_value(images, 0.0, 1.0), labels
 
-    if kind == "light":
-        # One call at a time, so the generator's draws go to the batches in order and a seed
-        # repeats a run; the prefetching thread still keeps well ahead of the train step (the
-        # warp costs a fraction of a millisecond a batch).
-        return dataset.map(distort_light)
     # The drawn warp costs about 16 ms a batch, more than a train step: it needs both cores, and
-    # its draws then reach the batches in a varying order.
+    # its generator's draws then reach the batches in a varying order.
     return dataset.map(distort_drawn, num_parallel_calls=PARALLEL_CALLS)
