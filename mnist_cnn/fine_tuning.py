@@ -33,6 +33,7 @@ from mnist_cnn.data import NUM_CLASSES, Split, load_mnist, prepare_images
 from mnist_cnn.evaluation import evaluate
 from mnist_cnn.inference import predict
 from mnist_cnn.model import compile_model
+from mnist_cnn.training import PREFETCH_BATCHES, WITHOUT_AUTOTUNE
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ def _mixed_batches(
     return (
         tf.data.Dataset.zip(yours, mnist)
         .map(lambda a, b: (tf.concat([a[0], b[0]], 0), tf.concat([a[1], b[1]], 0)))
-        .prefetch(tf.data.AUTOTUNE)
+        .prefetch(PREFETCH_BATCHES)
+        .with_options(WITHOUT_AUTOTUNE)  # no idle wait for an autotuning thread at the end
     )
 
 
