@@ -155,7 +155,7 @@ def _affine(
 ) -> tuple[tf.Tensor, ...]:
     """Random output-to-input maps, (col, row) -> (a0 col + a1 row + a2, b0 col + b1 row + b2)."""
     angle = generator.uniform([n], -1.0, 1.0) * math.radians(rotation_deg)
-    shear = generator.uniform([n], -slant, slant) if slant else tf.zeros([n])
+    shear = generator.uniform([n], -slant, slant)
     scale_x = 1.0 / generator.uniform([n], *scale_range)  # output -> input: inverse scale
     scale_y = 1.0 / generator.uniform([n], *scale_range)
     shift = generator.uniform([n, 2], -shift_px, shift_px)
