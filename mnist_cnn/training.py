@@ -329,7 +329,14 @@ def shuffled_batches(
 
         return tf.data.Dataset.range(0, count, batch_size).map(batch)
 
-    return tf.data.Dataset.range(1).flat_map(epoch)
+    # flat_map hides the length: stated, Keras knows an epoch's steps and ends it without a
+    # "ran out of data" warning.
+    batches = -(-count // batch_size)
+    return (
+        tf.data.Dataset.range(1)
+        .flat_map(epoch)
+        .apply(tf.data.experimental.assert_cardinality(batches))
+    )
 
 
 def _without_autotune() -> tf.data.Options:
