@@ -32,7 +32,6 @@ import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +54,7 @@ from browser_support import (  # noqa: E402
     stop_watching,
     watch_live_charts,
 )
+from peak_memory import PeakMemory  # noqa: E402  (benchmarks/, the script's folder)
 from streamlit_server import SAMPLE_NPZ, Server, start_server, stop_server  # noqa: E402
 
 # Digits drawn in one stroke, so the last mouseup is the one that counts.
@@ -67,6 +67,8 @@ FIRST_PREDICTION_TARGET_S = 8.0
 STOP_TARGET_S = 1.0
 STOP_GIVE_UP_MS = 300_000
 MB = 1024 * 1024
+# How often the server's RSS is read during the training run, for its peak.
+SERVER_PEAK_SAMPLE_S = 0.25
 
 # Records, in the page's clock, a click on "Stop training" and when "Training stopped" shows.
 WATCH_STOP = """() => {
@@ -145,27 +147,6 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-class PeakMemory:
-    """Samples a server's RSS in the background to catch the peak of a training run."""
-
-    def __init__(self, server: Server, every_s: float = 0.25) -> None:
-        self.peak = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, args=(server, every_s), daemon=True)
-
-    def _sample(self, server: Server, every_s: float) -> None:
-        while not self._stop.wait(every_s):
-            self.peak = max(self.peak, rss_mb(server))
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def timed(action: Callable[[], None]) -> float:
     started = time.perf_counter()
     action()
@@ -192,7 +173,7 @@ def first_visit(browser: Browser, server: Server, up_at: float) -> tuple[Page, d
 def watched_training_run(page: Page, server: Server, epochs: int) -> tuple[float, dict, float]:
     """One training run watched frame by frame: its seconds, the chart watch, peak memory."""
     page.get_by_role("spinbutton", name="Epochs").fill(str(epochs))
-    with PeakMemory(server) as peak:
+    with PeakMemory(lambda: rss_mb(server), SERVER_PEAK_SAMPLE_S) as peak:
         watch_live_charts(page)  # every animation frame
         page.get_by_role("button", name="Start training").click()
         seconds = timed(

@@ -18,11 +18,11 @@ import argparse
 import ctypes
 import gc
 import sys
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from peak_memory import PeakMemory
 
 MB = 1024  # smaps_rollup counts kB
 PEAK_SAMPLE_S = 0.02
@@ -52,28 +52,6 @@ def show(step: str, before: dict[str, int] | None = None) -> dict[str, int]:
         flush=True,
     )
     return now
-
-
-class PeakSampler:
-    """Samples RSS in a thread while a step runs, to catch its peak."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._done.is_set():
-            self.peak = max(self.peak, memory()["rss"])
-            time.sleep(PEAK_SAMPLE_S)
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._done.set()
-        self._thread.join()
 
 
 def main() -> None:
@@ -115,9 +93,9 @@ def main() -> None:
     step = show("MNIST arrays (train and test, uint8)", step)
     inference.predict(model, x_test)
     step = show("the test set scored", step)
-    with PeakSampler() as sampler:
+    with PeakMemory(lambda: memory()["rss"], PEAK_SAMPLE_S) as sampler:
         result = training.train(x_train, y_train, training.TrainConfig(epochs=args.epochs, seed=1))
-    step = show(f"a {args.epochs}-epoch run (peak {sampler.peak} MB)", step)
+    step = show(f"a {args.epochs}-epoch run (peak {sampler.peak:.0f} MB)", step)
     del result
     gc.collect()
     step = show("its result dropped, gc.collect()", step)
