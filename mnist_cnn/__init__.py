@@ -15,6 +15,8 @@ import os
 
 # TensorFlow's C++ start-up chatter hides real messages; users can still override this.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Large buffers from malloc, which gives them back, not from a pool that keeps them (memory.py).
+os.environ.setdefault("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", "1")
 
 import importlib
 
