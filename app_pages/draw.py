@@ -4,8 +4,6 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from mnist_cnn.digit_check import looks_like_digit
-from mnist_cnn.drawing import canvas_to_mnist
 from mnist_cnn.images import MAX_PIXELS, ImageReadError, read_image
 from mnist_cnn.inference import predict
 from studio import runtime, widgets
@@ -55,8 +53,11 @@ def drawing_board() -> None:
         except ImageReadError as error:
             upload_problem = str(error)
 
-    # These import TensorFlow: here, after the canvas, so that a first visit can draw meanwhile.
+    # These import TensorFlow, SciPy and pandas: here, after the canvas, so that a first visit
+    # shows the page and can draw meanwhile.
     runtime.page_drawn()
+    from mnist_cnn.digit_check import looks_like_digit
+    from mnist_cnn.drawing import canvas_to_mnist
     from studio import inside_view, your_drawings
 
     stages = canvas_to_mnist(image, return_stages=True) if image is not None else None

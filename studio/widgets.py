@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from mnist_cnn.drawing import DrawingStages
 from mnist_cnn.store import LoadedModel, ModelLoadError, ModelRecord
-from studio import charts, messages, session
+from studio import messages, session
+
+if TYPE_CHECKING:  # pandas, Plotly and SciPy load when a chart or a drawing first needs them
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from mnist_cnn.drawing import DrawingStages
 
 # Below this probability for the top digit the page says the model is unsure.
 UNSURE_BELOW = 0.6
@@ -233,6 +236,8 @@ def prediction(probabilities: np.ndarray) -> None:
             f"{probabilities[runner_up]:.0%}. Try a larger, centred digit.",
             icon=":material/help:",
         )
+    from studio import charts  # pandas: not needed before the first prediction
+
     vega(charts.probability_frame(probabilities), charts.PROBABILITY_SPEC)
 
 
