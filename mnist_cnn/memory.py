@@ -7,10 +7,11 @@ set's copy, the batches' buffers). ``mnist_cnn`` therefore sets
 ``TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1`` (unless the environment says otherwise; TensorFlow reads it
 on its first allocation), so those buffers come from ``malloc`` instead. glibc's ``malloc``
 in turn keeps what is freed in its arenas until asked to trim them, and
-``give_back_freed_memory`` asks, after the heavy steps: a training run, scoring a test set.
+``give_back_freed_memory`` asks, after the heavy steps: a training run, a prediction of many
+batches (scoring a test set).
 
-Measured with ``benchmarks/bench_memory_steps.py`` (a 1-epoch run, its result dropped): 941 MB
-left with TensorFlow's pool, 862 MB this way. Training and scoring ran at the same speed in
+Measured with ``benchmarks/bench_memory_steps.py`` (a 1-epoch run, then its result dropped):
+959 MB with TensorFlow's pool, 878 MB this way. Training and scoring ran at the same speed in
 alternating runs. Elsewhere than glibc (macOS, musl), trimming does nothing.
 """
 
