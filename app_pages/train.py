@@ -12,8 +12,9 @@ RECIPE_LABELS = {"seed": "Seed recipe", "tuned": "Tuned recipe"}
 RECIPE_CAPTIONS = {
     "seed": "Adam at a constant learning rate of 0.001, no augmentation: the project's "
     "reference recipe.",
-    "tuned": "Learning rate warms up to 0.003 over half an epoch, then decays to zero along a "
-    "cosine; light random shifts and rotations. Same CNN, epochs and batch: higher accuracy.",
+    "tuned": "Batches of 64; the learning rate warms up to 0.005 over half an epoch, then "
+    "decays to zero along a cosine; light random shifts and rotations. Same CNN and epochs: "
+    "higher accuracy, in less time.",
 }
 SCHEDULE_LABELS = {"constant": "Constant", "warmup_cosine": "Warm-up + cosine decay"}
 # Seconds between live updates while a run is in progress.
@@ -55,7 +56,7 @@ with st.form("recipe", border=True):
     )
     learning_rate = second.select_slider(
         "Learning rate",
-        options=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+        options=[1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2],
         value=defaults.learning_rate,
         format_func=lambda rate: f"{rate:g}",
         help="With the warm-up + cosine schedule, the peak the rate warms up to.",

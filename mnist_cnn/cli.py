@@ -205,8 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--recipe",
         choices=RECIPES,
         default="seed",
-        help="seed: Adam 1e-3, no augmentation (default); tuned: warm-up + cosine learning "
-        "rate to a 3e-3 peak, light shifts and rotations. The options below change it.",
+        help="seed: Adam 1e-3, no augmentation (default); tuned: batch 64, warm-up + cosine "
+        "learning rate to a 5e-3 peak, light shifts and rotations. The options below change it.",
     )
     train_parser.add_argument("--epochs", type=int, help=f"default {DEFAULTS.epochs}")
     train_parser.add_argument("--batch-size", type=int, help=f"default {DEFAULTS.batch_size}")

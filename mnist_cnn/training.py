@@ -10,12 +10,14 @@ Two named recipes train the same 121,930-parameter CNN for the same 5 epochs:
 
 * **seed** (``TrainConfig()``, the default): Adam at a constant 1e-3, no augmentation.
   The product's reference recipe.
-* **tuned** (``TrainConfig.tuned()``): Adam on a schedule that warms up linearly to a
-  higher peak (3e-3) over half an epoch and then decays along a cosine to zero, plus light
-  random shifts and rotations. The warm-up lets Adam settle before the large steps; the
-  decay ends training with small, precise steps instead of bouncing around the minimum;
-  the distortions stop the model from memorising exact pixel positions. Same batches and
-  train steps; the distortions run in the input pipeline, a fraction of a step's cost.
+* **tuned** (``TrainConfig.tuned()``): batches of 64, and Adam on a schedule that warms up
+  linearly to a higher peak (5e-3) over half an epoch and then decays along a cosine to zero,
+  plus light random shifts and rotations. The warm-up lets Adam settle before the large steps;
+  the decay ends training with small, precise steps instead of bouncing around the minimum;
+  the distortions stop the model from memorising exact pixel positions. Batches of 64 halve
+  the train steps, each cheaper per image on a CPU, which more than pays for the distortions
+  (they run in the input pipeline): the tuned recipe trains faster than the seed recipe. With
+  batches of 32 and a 3e-3 peak it was as accurate (99.43%) but 13% slower than the seed.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ PREFETCH_BATCHES = 4
 SCHEDULES = ("constant", "warmup_cosine")
 RECIPES = ("seed", "tuned")
 # The tuned recipe's settings (see the module docstring); measured in benchmarks/bench_training.py.
-TUNED_PEAK_LEARNING_RATE = 3e-3
+TUNED_BATCH_SIZE = 64
+TUNED_PEAK_LEARNING_RATE = 5e-3
 TUNED_WARMUP_EPOCHS = 0.5
 # Fields that make a recipe: the seed and the batches per call do not change what is trained,
 # and a recipe run for more or fewer epochs is still that recipe (its schedule stretches).
@@ -92,8 +95,9 @@ class TrainConfig:
 
     @classmethod
     def tuned(cls, **changes) -> TrainConfig:
-        """The tuned recipe: warm-up + cosine schedule to a 3e-3 peak, light augmentation."""
+        """The tuned recipe: batch 64, warm-up + cosine to a 5e-3 peak, light augmentation."""
         settings = {
+            "batch_size": TUNED_BATCH_SIZE,
             "learning_rate": TUNED_PEAK_LEARNING_RATE,
             "schedule": "warmup_cosine",
             "warmup_epochs": TUNED_WARMUP_EPOCHS,

@@ -113,7 +113,7 @@ def test_model_card_words() -> None:
         "seed recipe · 1 epoch · batch 32 · learning rate 0.001 · "
     )
     tuned = widgets.describe_config(TrainConfig.tuned().to_dict())
-    assert tuned.startswith("tuned recipe · 5 epochs · batch 32 · learning rate 0.003 (peak; ")
+    assert tuned.startswith("tuned recipe · 5 epochs · batch 64 · learning rate 0.005 (peak; ")
     assert tuned.endswith("light augmentation")
     old_card = {"epochs": 10, "batch_size": 32, "learning_rate": 0.001, "augment": True}
     assert widgets.describe_config(old_card).endswith("augmented")  # saved before recipes

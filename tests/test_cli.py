@@ -33,7 +33,7 @@ def test_train_takes_the_tuned_recipe_and_records_it(sample_npz, isolated_models
     args = ["train", "--recipe", "tuned", "--epochs", "1", "--data", str(sample_npz)]
     assert main(args) == 0
     output = capsys.readouterr().out
-    assert "Recipe: tuned (1 epochs, batch 32, learning rate warm-up to 0.003" in output
+    assert "Recipe: tuned (1 epochs, batch 64, learning rate warm-up to 0.005" in output
     (folder,) = isolated_models_dir.iterdir()
     config = json.loads((folder / "metadata.json").read_text())["config"]
     assert config["recipe"] == "tuned" and config["schedule"] == "warmup_cosine"

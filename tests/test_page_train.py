@@ -46,7 +46,8 @@ def test_tuned_recipe_fills_the_form_and_trains_with_it() -> None:
 
     recipe.set_value("tuned").run()
     values = {w.label: w.value for w in [*app.number_input, *app.slider, *app.select_slider]}
-    assert values["Learning rate"] == 0.003 and values["Epochs"] == 5
+    assert values["Learning rate"] == 0.005 and values["Epochs"] == 5
+    assert values["Batch size"] == 64
     schedule = next(s for s in app.selectbox if s.label == "Learning-rate schedule")
     assert schedule.value == "warmup_cosine"
     assert next(t for t in app.toggle if t.label == "Augmentation").value is True

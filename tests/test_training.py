@@ -39,19 +39,19 @@ def test_default_config_is_the_seed_recipe():
     assert TrainConfig.from_recipe("seed") == config
 
 
-def test_tuned_recipe_changes_only_the_schedule_and_augmentation():
+def test_tuned_recipe_changes_only_the_batches_schedule_and_augmentation():
     seed, tuned = TrainConfig(), TrainConfig.tuned()
     assert tuned.recipe == "tuned" and TrainConfig.from_recipe("tuned") == tuned
-    # Same model, data, epochs and batch: what is trained and for how long stay the same.
-    assert (tuned.epochs, tuned.batch_size, tuned.validation_split, tuned.seed) == (
+    # Same model, data and epochs: what is trained and for how many epochs stay the same.
+    assert (tuned.epochs, tuned.validation_split, tuned.seed) == (
         seed.epochs,
-        seed.batch_size,
         seed.validation_split,
         seed.seed,
     )
-    assert (tuned.schedule, tuned.learning_rate, tuned.warmup_epochs) == (
+    assert (tuned.batch_size, tuned.schedule, tuned.learning_rate, tuned.warmup_epochs) == (
+        64,
         "warmup_cosine",
-        3e-3,
+        5e-3,
         0.5,
     )
     assert tuned.augment and tuned.augmentation == "light"
@@ -92,14 +92,14 @@ def test_tuned_schedule_warms_up_then_decays_to_zero():
     warmup_end = 50  # half an epoch
     assert rates[0] == pytest.approx(0.0)
     # Linear warm-up to the peak...
-    assert rates[steps == 25][0] == pytest.approx(1.5e-3, rel=1e-4)
-    assert rates[steps == warmup_end][0] == pytest.approx(3e-3, rel=1e-4)
+    assert rates[steps == 25][0] == pytest.approx(2.5e-3, rel=1e-4)
+    assert rates[steps == warmup_end][0] == pytest.approx(5e-3, rel=1e-4)
     assert np.all(np.diff(rates[steps <= warmup_end]) > 0)
     # ...then a cosine down to zero at the end of the last epoch, halfway at its middle.
     assert np.all(np.diff(rates[steps >= warmup_end]) < 0)
-    assert rates[steps == 275][0] == pytest.approx(1.5e-3, rel=1e-3)
+    assert rates[steps == 275][0] == pytest.approx(2.5e-3, rel=1e-3)
     assert rates[-1] == pytest.approx(0.0, abs=1e-9)
-    assert rates.max() == pytest.approx(3e-3, rel=1e-4)
+    assert rates.max() == pytest.approx(5e-3, rel=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ def test_progress_reports_the_learning_rate_as_the_schedule_moves(sample_mnist):
     for report in recorder.batches:
         step = (report.epoch - 1) * batches_per_epoch + report.batch
         assert report.learning_rate == pytest.approx(float(schedule(step)), abs=1e-7)
-    assert max(rates) == pytest.approx(3e-3, rel=0.1)  # reached the peak (give or take a step)
+    assert max(rates) == pytest.approx(5e-3, rel=0.1)  # reached the peak (give or take a step)
     assert rates[-1] == pytest.approx(0.0, abs=1e-9)  # and decayed to zero
 
 
