@@ -11,10 +11,12 @@ and a model training in a background thread, two of those clean-ups hurt:
 - ``keras.backend.clear_session()`` resets Keras' global state, TensorFlow's default graph and
   kernel caches while the training thread is building its graph: training hangs before its
   first batch (see streamlit/streamlit#8974). Models here are cached, so nothing needs it.
-- ``gc.collect(2)`` walks the ~450,000 objects TensorFlow leaves alive and holds the GIL for
-  about 200 ms, stalling the messages to the browser and the training thread. Freezing the
+- ``gc.collect(2)`` walks the ~400,000 objects TensorFlow leaves alive and holds the GIL for
+  200-300 ms, stalling the messages to the browser and the training thread. Freezing the
   objects alive once TensorFlow has loaded takes them out of every collection; new garbage is
-  still freed.
+  still freed. The freeze happens as soon as TensorFlow has loaded: a stroke on the Draw page
+  reruns only its fragment, never the entry point, so a visitor who only draws would otherwise
+  pay that stall after every stroke.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from streamlit.runtime.scriptrunner import script_runner
 
 # gc.get_freeze_count() walks the frozen objects (~40 ms), so remember instead of asking.
 _frozen = False
+_freeze_lock = threading.Lock()
 _loader: threading.Thread | None = None
 _loader_lock = threading.Lock()
 # How long TensorFlow's import waits for the first page to draw its title and controls, at most
@@ -95,6 +98,7 @@ def import_tensorflow_quietly() -> None:
             import tensorflow as tf
 
             tf.constant(0.0).numpy()  # sets up the device, where a missing GPU is reported
+            freeze_long_lived_objects()
         finally:
             sys.stderr.flush()
             os.dup2(stderr, 2)
@@ -109,8 +113,8 @@ def import_tensorflow_quietly() -> None:
 def adapt_streamlit_to_tensorflow() -> None:
     """Apply both adaptations; cheap and idempotent, so the entry point calls it every run.
 
-    The freeze waits for a run that starts with TensorFlow loaded (the second run on a fresh
-    server): freezing earlier would leave TensorFlow's objects out of it.
+    The freeze normally happens in the thread that loads TensorFlow; a run that finds
+    TensorFlow loaded some other way (a page imported it first) freezes here.
     """
     if not hasattr(script_runner, "_clean_problem_modules"):
         raise RuntimeError(
@@ -118,8 +122,19 @@ def adapt_streamlit_to_tensorflow() -> None:
             "check whether this Streamlit version still clears the Keras session after runs."
         )
     script_runner._clean_problem_modules = _keep_keras_state
-    global _frozen
     if not _frozen and tensorflow_loaded():
-        gc.collect()  # do not freeze garbage
-        gc.freeze()
-        _frozen = True
+        freeze_long_lived_objects()
+
+
+def freeze_long_lived_objects() -> None:
+    """Take every object alive now (TensorFlow's, once it has loaded) out of garbage collection.
+
+    Once per process: objects frozen are never collected, so freezing later would also keep
+    whatever models and session objects were alive at that moment. Garbage goes first.
+    """
+    global _frozen
+    with _freeze_lock:
+        if not _frozen:
+            gc.collect()
+            gc.freeze()
+            _frozen = True
