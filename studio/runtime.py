@@ -11,8 +11,8 @@ and a model training in a background thread, two of those clean-ups hurt:
 - ``keras.backend.clear_session()`` resets Keras' global state, TensorFlow's default graph and
   kernel caches while the training thread is building its graph: training hangs before its
   first batch (see streamlit/streamlit#8974). Models here are cached, so nothing needs it.
-- ``gc.collect(2)`` walks the ~400,000 objects TensorFlow leaves alive and holds the GIL for
-  200-300 ms, stalling the messages to the browser and the training thread. Freezing the
+- ``gc.collect(2)`` walks the ~440,000 objects alive once TensorFlow has loaded and holds the
+  GIL for 200-300 ms, stalling the messages to the browser and the training thread. Freezing the
   objects alive once TensorFlow has loaded takes them out of every collection; new garbage is
   still freed. The freeze happens as soon as TensorFlow has loaded: a stroke on the Draw page
   reruns only its fragment, never the entry point, so a visitor who only draws would otherwise

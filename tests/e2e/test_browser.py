@@ -270,6 +270,7 @@ def test_live_charts_update_in_place_and_never_go_missing(page: Page, server: Se
     page.get_by_role("button", name="Stop training").click()
     expect_stopped(page)
 
+    assert watched["samples"] >= WATCHED_SAMPLES, watched
     # Per batch (loss, accuracy and, when the recipe reports it, the learning rate) and per
     # epoch (loss, accuracy).
     assert watched["most"] >= 4, watched
