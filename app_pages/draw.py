@@ -82,7 +82,7 @@ def drawing_board() -> None:
             predicted = None
             if looks_like_digit(stages.centred, stages.ink):
                 probabilities = predict(model, stages.centred[np.newaxis])[0]
-                widgets.prediction(probabilities)
+                widgets.prediction(probabilities, head_start=True)
                 predicted = int(np.argmax(probabilities))
                 inside_view.see_inside_link(
                     stages.centred, "your upload" if using_upload else "your drawing"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -217,9 +218,21 @@ def show_upload_errors() -> None:
 
 # --- The prediction --------------------------------------------------------------------------
 
+# Streamlit's front end draws the elements that reach it together in one React render. After a
+# stroke, the Draw page's answer arrives with the rest of its fragment (the chart, the buttons,
+# the canvas's controls and the drawing's stages) and shows only when all of them are drawn:
+# ~40 ms after a page with nothing but the answer. Pausing this long after the metric lets it
+# reach the browser, and be drawn, alone; the rest follows as much later. Measured with
+# benchmarks/bench_browser.py's Draw/bare ratio (README).
+ANSWER_HEAD_START_S = 0.04
 
-def prediction(probabilities: np.ndarray) -> None:
-    """The predicted digit as the "Prediction" metric, a note when unsure, all ten as bars."""
+
+def prediction(probabilities: np.ndarray, *, head_start: bool = False) -> None:
+    """The predicted digit as the "Prediction" metric, a note when unsure, all ten as bars.
+
+    With ``head_start``, the metric gets ANSWER_HEAD_START_S to show before the rest: for a page
+    that answers each stroke and then redraws much else.
+    """
     ranked = np.argsort(probabilities)[::-1]
     digit, runner_up = int(ranked[0]), int(ranked[1])
     confidence = float(probabilities[digit])
@@ -230,6 +243,8 @@ def prediction(probabilities: np.ndarray) -> None:
         delta_color="off",
         delta_arrow="off",
     )
+    if head_start:
+        time.sleep(ANSWER_HEAD_START_S)
     if confidence < UNSURE_BELOW:
         st.warning(
             f"The model is unsure: {digit} at {confidence:.0%}, {runner_up} at "

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
+import pytest
 from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.sketches import render_sketch
+from studio import widgets
 
 pytestmark = USE_APP_ENVIRONMENT
 
@@ -89,3 +93,19 @@ def test_low_confidence_says_the_model_is_unsure() -> None:
     assert "unsure: 1 at 40%, 7 at 20%" in unsure.warning[0].value
     confident = show_prediction_of([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.97, 0.03, 0.0])
     assert confident.metric[0].value == "7" and not confident.warning
+
+
+@pytest.mark.parametrize("head_start", [True, False])
+def test_a_head_start_sends_the_answer_alone_before_the_rest(
+    monkeypatch: pytest.MonkeyPatch, head_start: bool
+) -> None:
+    """The Draw page's answer goes out, then a pause lets the browser draw it, then the chart."""
+    calls: list[tuple] = []
+    monkeypatch.setattr(widgets.st, "metric", lambda *args, **kwargs: calls.append(("metric",)))
+    monkeypatch.setattr(
+        widgets, "time", SimpleNamespace(sleep=lambda s: calls.append(("pause", s)))
+    )
+    monkeypatch.setattr(widgets, "vega", lambda *args: calls.append(("chart",)))
+    widgets.prediction(np.eye(10)[7], head_start=head_start)
+    pause = [("pause", widgets.ANSWER_HEAD_START_S)] if head_start else []
+    assert calls == [("metric",), *pause, ("chart",)]
