@@ -179,13 +179,13 @@ def compare_recipes(seeds: list[int], log: Path | None) -> None:
         )
 
 
-def compare_speed(rounds: int, log: Path | None) -> None:
+def compare_speed(rounds: int, epochs: int, log: Path | None) -> None:
     runs: dict[str, list[dict]] = {name: [] for name in SPEED_CONTENDERS}
     for number in range(rounds):
         order = SPEED_CONTENDERS if number % 2 == 0 else tuple(reversed(SPEED_CONTENDERS))
         for contender in order:
-            runs[contender].append(measure(contender, SPEED_EPOCHS, DEFAULT_SEEDS[0], log))
-    print(f"\n{SPEED_EPOCHS} epoch(s), {rounds} rounds in alternating order:")
+            runs[contender].append(measure(contender, epochs, DEFAULT_SEEDS[0], log))
+    print(f"\n{epochs} epoch(s), {rounds} rounds in alternating order:")
     print("  contender                        samples/s (median)   ratio per round   median")
     baseline = runs["plain fit"]
     for contender, results in runs.items():
@@ -218,6 +218,12 @@ def main() -> None:
     recipes.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
     speed = parts.add_parser("speed", help="samples/s against a plain model.fit")
     speed.add_argument("--rounds", type=int, default=2)
+    speed.add_argument(
+        "--epochs",
+        type=int,
+        default=SPEED_EPOCHS,
+        help=f"epochs per run (default {SPEED_EPOCHS}; the recipes train {RECIPE_EPOCHS})",
+    )
     for part in (recipes, speed):
         part.add_argument("--log", type=Path, help="append each measurement to this JSONL file")
     worker = parts.add_parser("worker")
@@ -230,7 +236,7 @@ def main() -> None:
     elif args.part == "recipes":
         compare_recipes(args.seeds, args.log)
     else:
-        compare_speed(args.rounds, args.log)
+        compare_speed(args.rounds, args.epochs, args.log)
 
 
 if __name__ == "__main__":
