@@ -220,10 +220,10 @@ def show_upload_errors() -> None:
 
 # Streamlit's front end draws the elements that reach it together in one React render. After a
 # stroke, the Draw page's answer arrives with the rest of its fragment (the chart, the buttons,
-# the canvas's controls and the drawing's stages) and shows only when all of them are drawn:
-# ~40 ms after a page with nothing but the answer. Pausing this long after the metric lets it
+# the canvas's controls and the drawing's stages) and showed only once all of them were drawn:
+# ~60 ms after a page with nothing but the answer. Pausing this long after the metric lets it
 # reach the browser, and be drawn, alone; the rest follows as much later. Measured with
-# benchmarks/bench_browser.py's Draw/bare ratio (README).
+# benchmarks/bench_browser.py's Draw/bare ratio: 1.26-1.28x before, 1.16-1.17x after (README).
 ANSWER_HEAD_START_S = 0.04
 
 
