@@ -16,10 +16,11 @@ Two parts, each run in fresh processes on the full MNIST (set ``MNIST_NPZ``):
   compared with that round's cap.
 
     MNIST_NPZ=../shared/data/mnist.npz python benchmarks/bench_training.py recipes [--seeds 1 2 3]
-    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/bench_training.py speed [--rounds 2] [--epochs 1]
+    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/bench_training.py speed [--rounds 2]
 
-``--log FILE`` appends every single measurement as a JSON line, so a long run that is cut short
-still leaves its results.
+``speed --epochs 5`` times the recipe's whole 5 epochs (the default is 1). ``--log FILE``
+appends every single measurement as a JSON line, so a long run that is cut short still leaves
+its results.
 """
 
 from __future__ import annotations
