@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from browser_support import draw_digit, open_app, prediction, wait_until_idle
+from browser_support import choose, draw_digit, open_app, prediction, wait_until_idle
 from playwright.sync_api import Page, expect
 from streamlit_server import Server
 
@@ -50,8 +50,7 @@ def test_test_digit_opens_from_the_evaluate_gallery(page: Page, server: Server) 
     picker = page.get_by_test_id("stSelectbox").filter(has_text="Look inside one of these")
     picker.scroll_into_view_if_needed()
     wait_until_idle(page)
-    picker.click()
-    page.get_by_role("option", name="test digit #1: ✓ 2").click()
+    choose(page, picker, "test digit #1: ✓ 2")
     expect(picker.get_by_role("combobox")).to_have_value("test digit #1: ✓ 2")
     wait_until_idle(page)
     page.get_by_role("button", name="See inside").click()
