@@ -174,11 +174,14 @@ def show_canvas(page: Page) -> Locator:
     return canvas
 
 
-def draw_digit(page: Page, digit: int) -> None:
-    """Draw ``digit`` with mouse strokes, scaled onto the canvas as it sits on the screen."""
+def draw_digit(page: Page, digit: int, **sketch: object) -> None:
+    """Draw ``digit`` with mouse strokes, scaled onto the canvas as it sits on the screen.
+
+    ``sketch`` goes to `sketch_strokes`: a ``variant`` of the digit, or the ``box`` it fills.
+    """
     box = show_canvas(page).bounding_box()
     scale_x, scale_y = box["width"] / CANVAS_SIZE, box["height"] / CANVAS_SIZE
-    for stroke in sketch_strokes(digit, size=CANVAS_SIZE):
+    for stroke in sketch_strokes(digit, size=CANVAS_SIZE, **sketch):
         points = [(box["x"] + x * scale_x, box["y"] + y * scale_y) for x, y in stroke]
         page.mouse.move(*points[0])
         page.mouse.down()
