@@ -35,7 +35,7 @@ if runtime.tensorflow_loaded():
 
     your_drawings.adopt_taught_model()  # before the sidebar shows this session's model
     widgets.model_card()
-    page.run()
+    widgets.run_page(page)
 else:
     notice = st.sidebar.empty()
     notice.info(
@@ -43,7 +43,7 @@ else:
         "(a few seconds).",
         icon=":material/hourglass_top:",
     )
-    page.run()
+    widgets.run_page(page)
     runtime.page_drawn()
     notice.empty()
     widgets.model_card()

@@ -17,7 +17,7 @@ try:
     evaluation = resources.evaluation(record)
 except DataError as error:
     st.error(messages.for_visitor(str(error)), icon=":material/error:")
-    st.stop()
+    widgets.end_page()
 
 evaluation_view.summary(evaluation)
 

@@ -20,7 +20,7 @@ if digit is None:
     )
     st.page_link("app_pages/draw.py", label="Draw a digit", icon=":material/draw:")
     st.page_link("app_pages/evaluate.py", label="Evaluate", icon=":material/analytics:")
-    st.stop()
+    widgets.end_page()
 
 outputs = inside_view.overview(loaded, digit)
 

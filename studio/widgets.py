@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import streamlit as st
@@ -16,6 +17,7 @@ from studio import messages, session
 if TYPE_CHECKING:  # pandas, Plotly and SciPy load when a chart or a drawing first needs them
     import pandas as pd
     import plotly.graph_objects as go
+    from streamlit.navigation.page import StreamlitPage
 
     from mnist_cnn.drawing import DrawingStages
 
@@ -48,6 +50,30 @@ def compact_on_phones() -> None:
     st.html(PHONE_STYLE)
 
 
+# --- A page's end ----------------------------------------------------------------------------
+
+
+class PageEnded(Exception):
+    """Raised by `end_page` (not an error: the page has said all it can); `run_page` catches it."""
+
+
+def end_page() -> NoReturn:
+    """End the page's script here, and let the entry point go on with the sidebar.
+
+    ``st.stop()`` would end the whole run. On a server's first visit the entry point draws the
+    sidebar's model card after the page, so a page that stopped (Inside with no digit) left no
+    "Model" box and a "Starting up" notice that stayed. Call it only from a page's own script:
+    a fragment's rerun runs the fragment alone, not through `run_page`.
+    """
+    raise PageEnded
+
+
+def run_page(page: StreamlitPage) -> None:
+    """Run the page chosen in the navigation, up to its end or to `end_page`."""
+    with contextlib.suppress(PageEnded):
+        page.run()
+
+
 # --- The session's model ---------------------------------------------------------------------
 
 
@@ -61,7 +87,7 @@ def model_or_stop() -> LoadedModel:
             f"one on the Train page. ({messages.for_visitor(str(error))})",
             icon=":material/error:",
         )
-        st.stop()
+        st.stop()  # not end_page: the Draw page calls this inside a fragment
 
 
 def model_card() -> None:

@@ -3,10 +3,19 @@ and with a test digit opened from the Evaluate page's gallery."""
 
 from __future__ import annotations
 
-from apptest_support import DRAW, EVALUATE, INSIDE, USE_APP_ENVIRONMENT, open_page, png_bytes
+from apptest_support import (
+    APP,
+    DRAW,
+    EVALUATE,
+    INSIDE,
+    USE_APP_ENVIRONMENT,
+    open_page,
+    png_bytes,
+)
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.sketches import render_sketch
+from studio import runtime
 from studio.inside_view import DIGIT_KEY, ROTATE_LABEL
 
 pytestmark = USE_APP_ENVIRONMENT
@@ -42,6 +51,18 @@ def test_without_a_digit_it_says_where_to_get_one() -> None:
     assert any("Nothing to look inside yet" in info.value for info in app.info)
     assert not [m for m in app.metric if m.label == "Prediction"]
     assert not [s for s in app.subheader if s.value in SECTIONS]
+
+
+def test_on_a_servers_first_visit_the_sidebar_follows_a_page_with_no_digit(monkeypatch) -> None:
+    # The first visit draws the page before the sidebar's model card (TensorFlow still loading);
+    # a page that ended early must not take the "Model" box with it.
+    monkeypatch.setattr(runtime, "tensorflow_loaded", lambda: False)
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.switch_page(INSIDE).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("Nothing to look inside yet" in info.value for info in app.info)
+    assert [box.label for box in app.sidebar.selectbox] == ["Model"]
+    assert not [info for info in app.sidebar.info if "Starting up" in info.value]
 
 
 def test_a_drawn_seven_inside_every_layer_and_saliency() -> None:
