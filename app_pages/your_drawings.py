@@ -110,8 +110,8 @@ busy = job is not None and job.snapshot().active
 st.caption(
     f"You have {total} drawing{'s' if total != 1 else ''} ({your_drawings.counts_text(counts)}). "
     "Teaching fine-tunes a copy of your model on them, each turned into many shifted, turned "
-    "and rescaled variants, mixed with MNIST digits so that it does not forget MNIST. A fifth "
-    "of each digit's drawings is held out to measure the gain. Takes under a minute."
+    "and rescaled variants, mixed with MNIST digits so that it does not forget MNIST. "
+    f"{your_drawings.held_out_text(counts)} Takes under a minute."
 )
 teach = st.button(
     "Teach the model my handwriting",
@@ -141,6 +141,12 @@ if job is not None and not busy and job.snapshot().status == "finished":
             f"Your {result.drawings_held_out} held-out drawings",
             f"{result.held_out_after:.0%}",
             delta=f"{(result.held_out_after - result.held_out_before) * 100:+.0f} points",
+        )
+    else:
+        columns[1].metric(
+            "Your held-out drawings",
+            "not measured",
+            help="No digit had enough drawings to hold some out.",
         )
     columns[2].metric("Time", f"{result.seconds:.0f} s")
 

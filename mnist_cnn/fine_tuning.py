@@ -122,6 +122,11 @@ class _Reporter(keras.callbacks.Callback):
         )
 
 
+def held_out_size(counts: np.ndarray, fraction: float = FineTuneConfig.holdout_fraction) -> int:
+    """How many drawings `split_held_out` keeps out, given how many there are of each digit."""
+    return sum(int(count * fraction) for count in counts)
+
+
 def split_held_out(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices to train on and to hold out: ``fraction`` of each digit's drawings, rounded down.
 

@@ -18,6 +18,7 @@ from mnist_cnn.drawing import DrawingStages
 from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder, drawings_dir
 from mnist_cnn.evaluation import Evaluation, evaluate
 from mnist_cnn.fine_tune_jobs import FineTuneJob, FineTuneRegistry
+from mnist_cnn.fine_tuning import FineTuneConfig, held_out_size
 from mnist_cnn.store import LoadedModel
 from studio import messages, resources, session
 
@@ -158,6 +159,22 @@ def _scores(
 ) -> Evaluation:
     images, labels = _drawings.arrays()
     return evaluate(_loaded.model, images, labels)
+
+
+def held_out_text(counts: np.ndarray) -> str:
+    """What teaching will hold out to measure the gain on this visitor's handwriting."""
+    held_out = held_out_size(counts)
+    if held_out == 0:
+        fewest = round(1 / FineTuneConfig.holdout_fraction)
+        return (
+            f"A fifth of each digit's drawings is held out to measure the gain, but that takes "
+            f"{fewest} drawings of a digit: with fewer, the gain on your handwriting is not "
+            "measured, only MNIST's."
+        )
+    return (
+        f"A fifth of each digit's drawings ({held_out} now) is held out to measure the gain on "
+        "your handwriting."
+    )
 
 
 def counts_text(counts: np.ndarray) -> str:

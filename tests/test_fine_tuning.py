@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from mnist_cnn import canvas_to_mnist, load_model, predict
-from mnist_cnn.fine_tuning import FineTuneConfig, FineTuneProgress, fine_tune, split_held_out
+from mnist_cnn.fine_tuning import (
+    FineTuneConfig,
+    FineTuneProgress,
+    fine_tune,
+    held_out_size,
+    split_held_out,
+)
 from mnist_cnn.sketches import QUIRKY_WRITER_STROKES, quirky_writer_set
 
 # Enough batches for the quirky writer's misread digits to be learnt, few enough for a test.
@@ -35,6 +41,12 @@ def test_held_out_split_takes_a_share_of_each_digit() -> None:
     assert sorted([*train, *held_out]) == list(range(len(labels)))
     again = split_held_out(labels, 0.25, seed=0)
     assert np.array_equal(again[1], held_out)
+    assert held_out_size(np.bincount(labels), 0.25) == len(held_out) == 3
+
+
+def test_no_drawing_is_held_out_until_a_digit_has_five() -> None:
+    assert held_out_size(np.array([4] * 10)) == 0
+    assert held_out_size(np.array([5, 9, 0, 0, 0, 0, 0, 0, 0, 0])) == 2
 
 
 def test_a_quirky_writer_is_read_better_and_the_given_model_is_unchanged(

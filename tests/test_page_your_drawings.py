@@ -98,6 +98,8 @@ def test_teaching_makes_a_new_model_this_sessions_model() -> None:
     app.switch_page(YOUR_DRAWINGS).run()
     teach = button(app, "Teach the model my handwriting")
     assert not teach.disabled
+    # Two drawings a digit: too few to hold any out, and the page says so before and after.
+    assert any("that takes 5 drawings of a digit" in c.value for c in app.caption)
     teach.click()
     app.run()
     job = app.session_state["fine_tune_job"]
@@ -108,6 +110,8 @@ def test_teaching_makes_a_new_model_this_sessions_model() -> None:
     assert any("Taught on your handwriting" in info.value for info in app.sidebar.info)
     assert app.session_state["model_choice"] == job.snapshot().record.key
     assert any(m.label == "MNIST test" for m in app.metric)
+    held_out = next(m for m in app.metric if m.label == "Your held-out drawings")
+    assert held_out.value == "not measured"
 
 
 def test_a_full_collection_says_so_and_import_adds_drawings(monkeypatch) -> None:
