@@ -1,12 +1,15 @@
 """Retake the README's screenshots (docs/draw.png, docs/train.png, docs/evaluate.png,
-docs/inside.png).
+docs/inside.png, docs/your_drawings.png, docs/models.png).
 
     MNIST_NPZ=/path/to/mnist.npz python docs/screenshots.py [draw] [evaluate] [train] [inside]
+        [your_drawings] [models]
 
 Starts its own `streamlit run streamlit_app.py` (with the bundled model, saving nothing into
 ./trained_models) and drives headless Chromium as the browser tests do (tests/e2e). Use the
 full MNIST: on the committed sample, which the bundled model gets all right, the Evaluate page
-has no mistakes to show. The Train screenshot waits for a first epoch on it, a few minutes.
+has no mistakes to show. The Train screenshot waits for a first epoch on it, a few minutes;
+the Models one trains two short runs to compare first (one minute or two), and the Your drawings
+one answers a drawing of each digit on the Draw page.
 """
 
 from __future__ import annotations
@@ -32,10 +35,18 @@ from browser_support import (  # noqa: E402
     open_app,
     prediction,
     screenshot,
+    select_rows,
 )
 from streamlit_server import SAMPLE_NPZ, Server, start_server, stop_server  # noqa: E402
 
+from mnist_cnn.jobs import train_evaluate_save  # noqa: E402
+from mnist_cnn.sketches import DIGIT_STROKES  # noqa: E402
+from mnist_cnn.training import TrainConfig  # noqa: E402
+
 INSIDE_HEIGHT = 3000  # the Inside page, from the input down to the rotation sweep
+MODELS_HEIGHT = 2050  # the Models page, from the table down to the per-digit F1
+YOUR_DRAWINGS_HEIGHT = 1620  # the Your drawings page, down to export and import
+COMPARED_EPOCHS = 3  # per run on the Models page: enough for curves, not points
 TIMEOUT_MS = 600_000  # evaluating 10,000 test images, or an epoch, on a slow machine
 # True once at least ``count`` Vega-Lite charts are on the page, each with its lines drawn.
 CHARTS_DRAWN = """count => {
@@ -112,18 +123,54 @@ def train_page(page: Page, server: Server) -> None:
     expect(page.get_by_text("Training stopped")).to_be_visible()
 
 
+def your_drawings_page(page: Page, server: Server) -> None:
+    """Draw every variant of every digit, answer each with its digit, then look at them all."""
+    open_app(page, server)
+    for digit, variants in DIGIT_STROKES.items():
+        for variant in range(len(variants)):
+            draw_digit(page, digit, variant=variant)
+            expect(page.get_by_text("Your answer keeps the drawing")).to_be_visible()
+            page.get_by_role("button", name=str(digit), exact=True).click()
+            expect(page.get_by_text(f"Saved as a {digit}")).to_be_visible()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Your drawings", exact=True).click()
+    expect(page.get_by_text("Accuracy on your drawings")).to_be_visible()
+    expect(page.locator(MATRIX_SQUARES).first).to_be_visible()
+    screenshot(page, "your_drawings.png", height=YOUR_DRAWINGS_HEIGHT)
+
+
+def models_page(page: Page, server: Server) -> None:
+    """Two short runs, the seed and the tuned recipe, compared with each other."""
+    for recipe in ("seed", "tuned"):
+        config = TrainConfig.from_recipe(recipe, epochs=COMPARED_EPOCHS)
+        train_evaluate_save(config, data_path=data_file(), models_directory=server.models_dir)
+    open_app(page, server, "models")
+    expect(page.get_by_text("Choose a row (the box at its left)")).to_be_visible()
+    select_rows(page, [1, 2])  # the two runs (row 0 is the bundled model)
+    expect(page.get_by_role("heading", name="Validation, per epoch")).to_be_visible()
+    expect(page.locator(".stPlotlyChart .scatterlayer .trace").first).to_be_visible()
+    page.get_by_role("heading", name="Models").scroll_into_view_if_needed()
+    screenshot(page, "models.png", height=MODELS_HEIGHT)
+
+
+def data_file() -> Path:
+    return Path(os.environ.get("MNIST_NPZ") or SAMPLE_NPZ)
+
+
 def main() -> None:
     pages = {
         "draw": draw_page,
         "evaluate": evaluate_page,
         "train": train_page,
         "inside": inside_page,
+        "your_drawings": your_drawings_page,
+        "models": models_page,  # last: its runs would be the other pages' model
     }
     unknown = set(sys.argv[1:]) - set(pages)
     if unknown:
         sys.exit(f"no such page: {', '.join(sorted(unknown))} (pages: {', '.join(pages)})")
-    takes = [pages[name] for name in sys.argv[1:]] or list(pages.values())
-    data = Path(os.environ.get("MNIST_NPZ") or SAMPLE_NPZ)
+    chosen = set(sys.argv[1:]) or set(pages)
+    takes = [take for name, take in pages.items() if name in chosen]  # models last
+    data = data_file()
     if data == SAMPLE_NPZ:
         print("MNIST_NPZ is not set: using the sample, whose Evaluate page shows no mistakes")
     workdir = Path(tempfile.mkdtemp(prefix="screenshots-"))

@@ -39,6 +39,9 @@ SCREENSHOT_VIEWPORT = {"width": 1400, "height": 1500}
 DOCS = REPO / "docs"
 CANVAS_SIZE = 280  # as app_pages/draw.py draws it
 MATRIX_SQUARES = ".stPlotlyChart .scatterlayer path.point"
+# st.dataframe's grid (a canvas): header and row height, and the row-selection column.
+GRID_ROW_PX = 35
+GRID_MARKER_PX = 20
 # The picture of each Vega-Lite chart (Streamlit renders them as SVG).
 VEGA_CHARTS = '[data-testid="stVegaLiteChart"] svg.marks'
 
@@ -159,6 +162,17 @@ def choose(page: Page, selectbox: Locator, option: str) -> None:
         else:
             wanted.click()
             return
+
+
+def select_rows(page: Page, rows: list[int]) -> None:
+    """Tick rows of the Models table: st.dataframe draws on a canvas, so click by position."""
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    for row in rows:
+        y = box["y"] + GRID_ROW_PX * (row + 1.5)  # below the header row
+        page.mouse.move(box["x"] + GRID_MARKER_PX, y)
+        page.mouse.click(box["x"] + GRID_MARKER_PX, y)
 
 
 def show_canvas(page: Page) -> Locator:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from browser_support import VIEWPORT, open_app
+from browser_support import VIEWPORT, open_app, select_rows
 from conftest import EXPECT_TIMEOUT_MS
 from playwright.sync_api import Browser, Locator, Page, expect
 from streamlit_server import SAMPLE_NPZ, Server, start_server, stop_server
@@ -24,9 +24,6 @@ pytestmark = pytest.mark.browser
 PUBLIC_RUN_EPOCHS = 30
 # A finished run's notice may take the whole run, on a busy machine.
 RUN_TIMEOUT_MS = 300_000
-# st.dataframe's grid (a canvas): header and row height, and the row-selection column.
-GRID_ROW_PX = 35
-GRID_MARKER_PX = 20
 
 
 @pytest.fixture(scope="module")
@@ -94,17 +91,6 @@ def test_public_runs_belong_to_their_starter(browser: Browser, public_server: Se
     finally:
         starter.context.close()
         watcher.context.close()
-
-
-def select_rows(page: Page, rows: list[int]) -> None:
-    """Tick rows of the Models table: st.dataframe draws on a canvas, so click by position."""
-    grid = page.get_by_test_id("stDataFrame").first
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    for row in rows:
-        y = box["y"] + GRID_ROW_PX * (row + 1.5)  # below the header row
-        page.mouse.move(box["x"] + GRID_MARKER_PX, y)
-        page.mouse.click(box["x"] + GRID_MARKER_PX, y)
 
 
 def test_models_page_compares_two_runs(page: Page, server_with_two_runs: Server) -> None:
