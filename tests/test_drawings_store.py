@@ -146,11 +146,11 @@ def test_folder_skips_damaged_files_without_deleting_them(tmp_path: Path) -> Non
     assert damaged.exists()
 
 
-def hostile_header(shape: tuple[int, ...]) -> bytes:
-    """An .npz whose images.npy header claims ``shape`` but carries almost no data."""
+def hostile_header(shape: tuple[int, ...], descr: object = "|u1") -> bytes:
+    """An .npz whose images.npy header claims ``shape`` of ``descr`` but carries 16 bytes."""
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        header, {"descr": "|u1", "fortran_order": False, "shape": shape}
+        header, {"descr": descr, "fortran_order": False, "shape": shape}
     )
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
@@ -188,6 +188,10 @@ GOOD_LABELS = np.array([3, 4], np.uint8)
         ),
         (hostile_header((10**9, 28, 28)), "too large"),
         (hostile_header((2, 28, 28)), "damaged"),
+        (hostile_header((2000, 28, 28), "|V100000000"), "dtype |V100000000"),
+        (hostile_header((2, 28, 28), [("r", "|u1"), ("g", "|u1")]), "expected plain numbers"),
+        (hostile_header((2, 28, 28), "<U1000"), "expected plain numbers"),
+        (hostile_header((1, 2, 2), "<f8"), "should hold 32 bytes of data but holds 16"),
     ],
 )
 def test_bad_files_are_refused_with_a_reason(data: bytes, message: str) -> None:
@@ -197,6 +201,18 @@ def test_bad_files_are_refused_with_a_reason(data: bytes, message: str) -> None:
     with pytest.raises(DrawingsFileError):
         collection.import_npz(data)
     assert len(collection) == 0  # all or nothing
+
+
+def test_running_out_of_memory_while_reading_is_a_drawings_file_error(monkeypatch) -> None:
+    """The last guard, should a header the checks pass still ask for more than the server has."""
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 143. TiB")
+
+    monkeypatch.setattr(np.lib.format, "read_array", out_of_memory)
+    data = npz_bytes(images=GOOD_IMAGES, labels=GOOD_LABELS)
+    with pytest.raises(DrawingsFileError, match="too large to read"):
+        read_drawings_npz(data)
 
 
 def test_a_truncated_export_is_damaged() -> None:
