@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mnist_cnn.store import models_dir
+from mnist_cnn.store import PARTIAL_PREFIX, models_dir, remove_stale_partials_from
 
 DRAWINGS_DIR_ENV = "MNIST_CNN_DRAWINGS_DIR"
 DEFAULT_DRAWINGS_FOLDER = "my_drawings"  # beside the trained models' folder
@@ -44,7 +44,6 @@ INK_MAX_SIDE = 112
 # A collection (and one import) holds at most this many drawings: bounded memory per visitor.
 MAX_DRAWINGS = 2000
 DRAWING_SUFFIX = ".npz"
-_PARTIAL_PREFIX = ".partial-"
 _EXPORT_KEYS = ("images", "labels")
 
 
@@ -222,6 +221,11 @@ def drawings_dir(directory: str | os.PathLike | None = None) -> Path:
     return models_dir().parent / DEFAULT_DRAWINGS_FOLDER
 
 
+def remove_stale_partials(directory: str | os.PathLike | None = None) -> int:
+    """Remove the ``.partial-*`` files that killed saves left in the drawings folder; how many."""
+    return remove_stale_partials_from(drawings_dir(directory))
+
+
 class DrawingFolder(DrawingCollection):
     """Drawings kept in a folder, one ``<id>.npz`` file each, written atomically.
 
@@ -256,7 +260,7 @@ class DrawingFolder(DrawingCollection):
         if drawing.ink is not None:
             arrays["ink"] = drawing.ink
         descriptor, temporary = tempfile.mkstemp(
-            prefix=_PARTIAL_PREFIX, suffix=DRAWING_SUFFIX, dir=self.folder
+            prefix=PARTIAL_PREFIX, suffix=DRAWING_SUFFIX, dir=self.folder
         )
         try:
             with os.fdopen(descriptor, "wb") as file:

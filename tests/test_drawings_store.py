@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 import zipfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from mnist_cnn.drawings_store import (
     DrawingsFileError,
     drawings_dir,
     read_drawings_npz,
+    remove_stale_partials,
 )
 from mnist_cnn.sketches import render_sketch
 
@@ -132,6 +135,23 @@ def test_folder_save_is_atomic(tmp_path: Path, monkeypatch) -> None:
     assert [p.name.startswith(".") for p in (tmp_path / "drawings").iterdir()] == [False]
     assert len(folder) == 1
     assert len(DrawingFolder(tmp_path / "drawings")) == 1
+
+
+def test_stale_partial_files_of_killed_saves_are_removed(tmp_path: Path) -> None:
+    folder = DrawingFolder(tmp_path / "drawings")
+    folder.add(drawn(4)[0], 4)
+    stale, fresh = (
+        tmp_path / "drawings" / ".partial-a.npz",
+        tmp_path / "drawings" / ".partial-b.npz",
+    )
+    stale.write_bytes(b"PK")
+    fresh.write_bytes(b"PK")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    assert remove_stale_partials(tmp_path / "drawings") == 1
+    assert not stale.exists() and fresh.exists()  # fresh: perhaps a save in progress
+    assert [d.label for d in DrawingFolder(tmp_path / "drawings").drawings()] == [4]
+    assert remove_stale_partials(tmp_path / "absent") == 0
 
 
 def test_folder_skips_damaged_files_without_deleting_them(tmp_path: Path) -> None:
