@@ -179,9 +179,16 @@ class DrawingCollection:
                     f"There is room for {max(room, 0)} more drawing(s) (at most {self._limit}); "
                     "delete some or export them first."
                 )
-            for drawing in drawings:
-                self._persist(drawing)
-                self._drawings.append(drawing)
+            saved = []
+            try:
+                for drawing in drawings:
+                    self._persist(drawing)
+                    saved.append(drawing)
+            except BaseException:
+                for drawing in saved:  # all or nothing: an import never stops half-way
+                    self._forget(drawing.id)
+                raise
+            self._drawings.extend(drawings)
             self._version += 1
 
     # Storage hooks, called under the lock; the in-memory collection stores nothing else.

@@ -137,6 +137,29 @@ def test_folder_save_is_atomic(tmp_path: Path, monkeypatch) -> None:
     assert len(DrawingFolder(tmp_path / "drawings")) == 1
 
 
+def test_an_import_that_fails_half_way_adds_nothing(tmp_path: Path, monkeypatch) -> None:
+    """The disk fills up on the third drawing: the two saved before it are removed again."""
+    folder = DrawingFolder(tmp_path / "drawings")
+    folder.add(drawn(1)[0], 1)
+    version = folder.version
+    real_savez = drawings_store.np.savez_compressed
+    calls = []
+
+    def fill_up_on_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        real_savez(*args, **kwargs)
+
+    monkeypatch.setattr(drawings_store.np, "savez_compressed", fill_up_on_the_third)
+    data = npz_bytes(images=np.zeros((4, 28, 28), np.uint8), labels=np.array([5, 6, 7, 8]))
+    with pytest.raises(OSError, match="disk full"):
+        folder.import_npz(data)
+    assert [d.label for d in folder.drawings()] == [1] and folder.version == version
+    assert [d.label for d in DrawingFolder(tmp_path / "drawings").drawings()] == [1]
+    assert len(list((tmp_path / "drawings").iterdir())) == 1
+
+
 def test_stale_partial_files_of_killed_saves_are_removed(tmp_path: Path) -> None:
     folder = DrawingFolder(tmp_path / "drawings")
     folder.add(drawn(4)[0], 4)
