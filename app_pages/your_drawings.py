@@ -175,6 +175,7 @@ export_column.download_button(
 )
 with import_column:
     upload = st.file_uploader("Import an exported .npz", type=["npz"], key="import_drawings")
+    widgets.show_upload_errors()
     # Each uploaded file is imported once, however often the page reruns while it is shown.
     if upload is not None and st.session_state.get(IMPORTED) != upload.file_id:
         st.session_state[IMPORTED] = upload.file_id
@@ -182,6 +183,12 @@ with import_column:
             added = drawings.import_npz(upload.getvalue())
         except DrawingsFileError as error:
             st.error(str(error), icon=":material/broken_image:")
+        except OSError as error:  # the drawings folder is full or not writable
+            st.error(
+                "Not imported, nothing was added: the drawings could not be saved "
+                f"({error.strerror or type(error).__name__}).",
+                icon=":material/error:",
+            )
         else:
             st.session_state[your_drawings.LAST_SAVED] = (True, f"Imported {added} drawings.")
             st.rerun()

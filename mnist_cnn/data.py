@@ -68,8 +68,9 @@ def read_npz(
     """Read and validate the ``splits`` of an MNIST ``.npz`` file, in that order.
 
     Each array's header is checked before a byte of its data is read: a member that is not a
-    ``.npy`` array, holds objects (which would need unpickling) or claims more data than it
-    holds is a ``DataError``, never an allocation of whatever size a hostile header asks for.
+    ``.npy`` array, holds objects (which would need unpickling) or anything but uint8 images and
+    integer labels, or claims more data than it holds is a ``DataError``, never an allocation of
+    whatever size a hostile header asks for.
     """
     path = Path(path)
     if not path.is_file():
@@ -99,6 +100,10 @@ def read_npz(
             arrays = {key: _read_member(archive, members[key], key, path) for key in keys}
     except DataError:
         raise
+    except MemoryError as error:  # a last guard: the header checks should make it unreachable
+        raise DataError(
+            f"{path} asks for more memory than this machine has; it is not MNIST."
+        ) from error
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise DataError(
             f"{path} is not a readable .npz file ({error}). Re-download mnist.npz "
@@ -131,6 +136,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path
                 f"{path} holds object (pickled) arrays, which are never loaded for safety. "
                 "Save MNIST as plain numeric arrays."
             )
+        _check_dtype(key, dtype, source=str(path))
         if shape and shape[0] > MAX_IMAGES:
             raise DataError(
                 f"{path}: {key} holds {shape[0]:,} entries, more than the {MAX_IMAGES:,} this "
@@ -147,6 +153,18 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path
         return np.lib.format.read_array(member, allow_pickle=False)
 
 
+def _check_dtype(key: str, dtype: np.dtype, source: str) -> None:
+    """Images are uint8 pixels and labels integers, as Keras gives them; nothing else is read.
+
+    Checked from the header too, so a void or structured dtype (which can claim any item size,
+    ``|V100000000``) is refused before its data could be allocated.
+    """
+    if key.startswith("x_") and dtype != np.uint8:
+        raise DataError(f"{source}: {key} has dtype {dtype}; expected uint8 pixels 0..255.")
+    if key.startswith("y_") and not np.issubdtype(dtype, np.integer):
+        raise DataError(f"{source}: {key} has dtype {dtype}; expected integer labels 0..9.")
+
+
 def _validated_split(arrays: dict[str, np.ndarray], split: str, source: str) -> Split:
     images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
     if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
@@ -158,14 +176,8 @@ def _validated_split(arrays: dict[str, np.ndarray], split: str, source: str) -> 
             f"{source}: y_{split} has shape {labels.shape}; expected ({images.shape[0]},), "
             f"one label per image in x_{split}."
         )
-    if images.dtype != np.uint8:
-        raise DataError(
-            f"{source}: x_{split} has dtype {images.dtype}; expected uint8 pixels 0..255."
-        )
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise DataError(
-            f"{source}: y_{split} has dtype {labels.dtype}; expected integer labels 0..9."
-        )
+    _check_dtype(f"x_{split}", images.dtype, source)
+    _check_dtype(f"y_{split}", labels.dtype, source)
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
         raise DataError(
             f"{source}: y_{split} has labels from {labels.min()} to {labels.max()}; "

@@ -18,6 +18,7 @@ before its data is read, so a hostile file costs a clear ``DrawingsFileError``, 
 from __future__ import annotations
 
 import io
+import math
 import os
 import secrets
 import tempfile
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mnist_cnn.store import models_dir
+from mnist_cnn.store import PARTIAL_PREFIX, models_dir, remove_stale_partials_from
 
 DRAWINGS_DIR_ENV = "MNIST_CNN_DRAWINGS_DIR"
 DEFAULT_DRAWINGS_FOLDER = "my_drawings"  # beside the trained models' folder
@@ -43,7 +44,6 @@ INK_MAX_SIDE = 112
 # A collection (and one import) holds at most this many drawings: bounded memory per visitor.
 MAX_DRAWINGS = 2000
 DRAWING_SUFFIX = ".npz"
-_PARTIAL_PREFIX = ".partial-"
 _EXPORT_KEYS = ("images", "labels")
 
 
@@ -179,9 +179,16 @@ class DrawingCollection:
                     f"There is room for {max(room, 0)} more drawing(s) (at most {self._limit}); "
                     "delete some or export them first."
                 )
-            for drawing in drawings:
-                self._persist(drawing)
-                self._drawings.append(drawing)
+            saved = []
+            try:
+                for drawing in drawings:
+                    self._persist(drawing)
+                    saved.append(drawing)
+            except BaseException:
+                for drawing in saved:  # all or nothing: an import never stops half-way
+                    self._forget(drawing.id)
+                raise
+            self._drawings.extend(drawings)
             self._version += 1
 
     # Storage hooks, called under the lock; the in-memory collection stores nothing else.
@@ -221,6 +228,11 @@ def drawings_dir(directory: str | os.PathLike | None = None) -> Path:
     return models_dir().parent / DEFAULT_DRAWINGS_FOLDER
 
 
+def remove_stale_partials(directory: str | os.PathLike | None = None) -> int:
+    """Remove the ``.partial-*`` files that killed saves left in the drawings folder; how many."""
+    return remove_stale_partials_from(drawings_dir(directory))
+
+
 class DrawingFolder(DrawingCollection):
     """Drawings kept in a folder, one ``<id>.npz`` file each, written atomically.
 
@@ -255,7 +267,7 @@ class DrawingFolder(DrawingCollection):
         if drawing.ink is not None:
             arrays["ink"] = drawing.ink
         descriptor, temporary = tempfile.mkstemp(
-            prefix=_PARTIAL_PREFIX, suffix=DRAWING_SUFFIX, dir=self.folder
+            prefix=PARTIAL_PREFIX, suffix=DRAWING_SUFFIX, dir=self.folder
         )
         try:
             with os.fdopen(descriptor, "wb") as file:
@@ -292,6 +304,8 @@ def _read_drawing_file(path: Path) -> Drawing:
 
 # Largest array (in elements) read from a drawing file: a 112x112 ink, with room to spare.
 _MAX_FILE_ELEMENTS = 4 * INK_MAX_SIDE * INK_MAX_SIDE
+# Array kinds an import may hold: signed and unsigned integers, floats.
+_NUMERIC_KINDS = "iuf"
 
 
 def read_drawings_npz(data: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -343,25 +357,45 @@ def _read_checked_npz(data: bytes, limits: dict[str, int | None]) -> dict[str, n
                 name = member.removesuffix(".npy")
                 if name not in limits or not member.endswith(".npy"):
                     continue
-                with archive.open(member) as file:
+                info = archive.getinfo(member)
+                with archive.open(info) as file:
                     shape, dtype = _array_header(file, name)
-                    limit = limits[name] or _MAX_FILE_ELEMENTS
-                    if dtype.hasobject:
+                    _check_header(name, shape, dtype, limits[name] or _MAX_FILE_ELEMENTS)
+                    claimed = math.prod(shape) * dtype.itemsize
+                    held = info.file_size - file.tell()
+                    if claimed != held:
                         raise DrawingsFileError(
-                            f"{name} holds Python objects, which are never loaded (no pickle)."
+                            f"The file is damaged: {name} should hold {claimed:,} bytes of "
+                            f"data but holds {held:,}."
                         )
-                    if int(np.prod(shape, dtype=np.int64)) > limit:
-                        raise DrawingsFileError(
-                            f"{name} has shape {shape}: too large (at most {MAX_DRAWINGS} "
-                            "drawings at a time)."
-                        )
-                with archive.open(member) as file:
+                with archive.open(info) as file:
                     arrays[name] = np.lib.format.read_array(file, allow_pickle=False)
     except DrawingsFileError:
         raise
+    except MemoryError as error:  # a last guard: the checks above should make this unreachable
+        raise DrawingsFileError("The file is too large to read.") from error
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, RuntimeError) as error:
         raise DrawingsFileError(f"The file is damaged and cannot be read ({error}).") from error
     return arrays
+
+
+def _check_header(name: str, shape: tuple[int, ...], dtype: np.dtype, limit: int) -> None:
+    """Refuse, before any data is read, an array that is not a plain numeric one of ``limit``.
+
+    Only integers and floats are drawings' stuff: objects would need unpickling, and a void or
+    structured dtype can claim any item size (``|V100000000``), so that even a few elements
+    would ask for terabytes.
+    """
+    if dtype.hasobject:
+        raise DrawingsFileError(f"{name} holds Python objects, which are never loaded (no pickle).")
+    if dtype.kind not in _NUMERIC_KINDS:  # void, structured and sub-array dtypes are kind V
+        raise DrawingsFileError(
+            f"{name} has dtype {dtype.str}; expected plain numbers (uint8 pixels, digit labels)."
+        )
+    if math.prod(shape) > limit:
+        raise DrawingsFileError(
+            f"{name} has shape {shape}: too large (at most {MAX_DRAWINGS} drawings at a time)."
+        )
 
 
 def _array_header(file, name: str) -> tuple[tuple[int, ...], np.dtype]:

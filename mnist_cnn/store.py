@@ -43,7 +43,7 @@ METADATA_FILE = "metadata.json"
 PARTIAL_PREFIX = ".partial-"
 FOLDER_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
 BUNDLED_ID = "bundled"
-# A save takes seconds; a .partial-* folder this old was left by a killed process.
+# A save takes seconds; a .partial-* entry this old was left by a killed process.
 STALE_PARTIAL_S = 3600
 
 
@@ -372,19 +372,32 @@ def prune_models(
 def remove_stale_partials(
     directory: str | os.PathLike | None = None, older_than_s: float = STALE_PARTIAL_S
 ) -> int:
-    """Remove ``.partial-*`` folders that killed saves left behind; returns how many."""
-    folder = models_dir(directory)
+    """Remove the ``.partial-*`` leftovers of killed saves from the models folder; how many."""
+    return remove_stale_partials_from(models_dir(directory), older_than_s)
+
+
+def remove_stale_partials_from(folder: Path, older_than_s: float = STALE_PARTIAL_S) -> int:
+    """Remove ``.partial-*`` entries of ``folder`` older than ``older_than_s``; returns how many.
+
+    Both kinds: a model save leaves a folder, while ``check_writable``'s probe, a metadata
+    rewrite and a drawing save leave a file. Younger ones may belong to a save in progress (in
+    this process or another) and are kept.
+    """
     if not folder.is_dir():
         return 0
     cutoff = time.time() - older_than_s
     removed = 0
     for leftover in folder.glob(f"{PARTIAL_PREFIX}*"):
         try:
-            if leftover.stat().st_mtime < cutoff:
+            if leftover.lstat().st_mtime >= cutoff:
+                continue
+            if leftover.is_dir() and not leftover.is_symlink():
                 shutil.rmtree(leftover)
-                removed += 1
+            else:
+                leftover.unlink()
+            removed += 1
         except OSError:
-            continue
+            continue  # another process removed it first, or it is not ours to remove
     return removed
 
 

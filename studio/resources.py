@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
+from mnist_cnn import settings
 from mnist_cnn.data import MNIST_NPZ_ENV, load_test_set
+from mnist_cnn.drawings_store import remove_stale_partials as remove_stale_drawing_partials
 from mnist_cnn.store import LoadedModel, ModelRecord, active_record, load_active, load_record
 from mnist_cnn.store import remove_stale_partials as _remove_stale_partials
 from studio.usage import ModelUsage
@@ -50,8 +52,15 @@ def model_usage() -> ModelUsage:
 
 @st.cache_resource(show_spinner=False)
 def remove_stale_partials() -> int:
-    """Once per server start: clear ``.partial-*`` folders that killed saves left behind."""
-    return _remove_stale_partials()
+    """Once per server start: clear the ``.partial-*`` leftovers of killed saves.
+
+    From the models folder, and locally from the drawings folder too (public mode keeps
+    drawings in each visitor's session, never on disk).
+    """
+    removed = _remove_stale_partials()
+    if not settings.public_mode():
+        removed += remove_stale_drawing_partials()
+    return removed
 
 
 def default_model() -> LoadedModel:

@@ -1,5 +1,7 @@
 """Adapt Streamlit's script runner to an app that keeps TensorFlow models in memory.
 
+(And, in public mode, keep tracebacks from visitors: ``hide_error_details_in_public_mode``.)
+
 TensorFlow itself loads in a background thread started by the first visit
 (``start_loading_tensorflow``), while the first page draws; its start-up lines on stderr
 (the oneDNN notice, the missing CUDA driver of a CPU-only server) are kept out of the log.
@@ -27,8 +29,17 @@ import sys
 import tempfile
 import threading
 
+import streamlit as st
 from streamlit.runtime.scriptrunner import script_runner
 
+from mnist_cnn import settings
+
+ERROR_DETAILS_OPTION = "client.showErrorDetails"
+# What an uncaught error shows a visitor in public mode: its type and a generic message. The
+# default ("full") and Community Cloud's legacy False ("stacktrace") show a traceback, which
+# names server paths.
+PUBLIC_ERROR_DETAILS = "type"
+_REDACTED_ERROR_DETAILS = {"type", "none"}
 # gc.get_freeze_count() walks the frozen objects (~40 ms), so remember instead of asking.
 _frozen = False
 _freeze_lock = threading.Lock()
@@ -140,3 +151,17 @@ def freeze_long_lived_objects() -> None:
         if not _frozen:
             gc.freeze()
             _frozen = True
+
+
+def hide_error_details_in_public_mode() -> None:
+    """In public mode, show visitors an uncaught error's type only: no traceback, no paths.
+
+    ``client.showErrorDetails`` may be set from a script (Streamlit 1.67 marks it scriptable)
+    and is read when an error is shown, so the entry point calls this every run, before a page
+    can fail. A stricter ``"none"`` set by the operator is kept; locally nothing changes, so a
+    developer still sees the full traceback. The option is per process, like public mode.
+    """
+    if not settings.public_mode():
+        return
+    if st.get_option(ERROR_DETAILS_OPTION) not in _REDACTED_ERROR_DETAILS:
+        st.set_option(ERROR_DETAILS_OPTION, PUBLIC_ERROR_DETAILS)

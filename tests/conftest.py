@@ -58,7 +58,9 @@ def app_environment(monkeypatch, sample_npz: Path, isolated_models_dir: Path) ->
     monkeypatch.setenv("MNIST_NPZ", str(sample_npz))
     st.cache_resource.clear()
     st.cache_data.clear()
+    error_details = st.get_option("client.showErrorDetails")  # public-mode runs change it
     yield
+    st.set_option("client.showErrorDetails", error_details)
     job = resources.training_registry().latest
     if job is not None:
         job.stop()

@@ -187,3 +187,37 @@ def test_test_set_alone_never_reads_the_training_split(tmp_path, sample_npz):
         load_mnist(path)
     (_, _), (sample_images, _) = load_mnist(sample_npz)
     np.testing.assert_array_equal(load_test_set(sample_npz)[0], sample_images)
+
+
+def header_claiming(shape: tuple[int, ...], descr: object) -> bytes:
+    """A .npy member whose header claims ``shape`` of ``descr``, followed by 16 bytes."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
+    return header.getvalue() + b"\0" * 16
+
+
+@pytest.mark.parametrize(
+    ("key", "descr", "message"),
+    [
+        ("x_test", "|V100000000", r"x_test has dtype \|V100000000; expected uint8"),
+        ("x_train", [("r", "|u1"), ("g", "|u1")], r"x_train has dtype .*; expected uint8"),
+        ("y_train", "<U1000", r"y_train has dtype <U1000; expected integer labels"),
+    ],
+)
+def test_non_numeric_dtypes_are_refused_from_the_header(tmp_path, key, descr, message):
+    path = write_members(tmp_path / "m.npz", **{key: header_claiming((10, 28, 28), descr)})
+    with pytest.raises(DataError, match=message):
+        read_npz(path)
+
+
+def test_running_out_of_memory_while_reading_is_a_data_error(tmp_path, monkeypatch):
+    """The last guard, should a header the checks pass still ask for more than the server has."""
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 143. TiB")
+
+    monkeypatch.setattr(np.lib.format, "read_array", out_of_memory)
+    with pytest.raises(DataError, match="more memory than this machine has"):
+        read_npz(write_members(tmp_path / "m.npz"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 import zipfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from mnist_cnn.drawings_store import (
     DrawingsFileError,
     drawings_dir,
     read_drawings_npz,
+    remove_stale_partials,
 )
 from mnist_cnn.sketches import render_sketch
 
@@ -134,6 +137,46 @@ def test_folder_save_is_atomic(tmp_path: Path, monkeypatch) -> None:
     assert len(DrawingFolder(tmp_path / "drawings")) == 1
 
 
+def test_an_import_that_fails_half_way_adds_nothing(tmp_path: Path, monkeypatch) -> None:
+    """The disk fills up on the third drawing: the two saved before it are removed again."""
+    folder = DrawingFolder(tmp_path / "drawings")
+    folder.add(drawn(1)[0], 1)
+    version = folder.version
+    real_savez = drawings_store.np.savez_compressed
+    calls = []
+
+    def fill_up_on_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        real_savez(*args, **kwargs)
+
+    monkeypatch.setattr(drawings_store.np, "savez_compressed", fill_up_on_the_third)
+    data = npz_bytes(images=np.zeros((4, 28, 28), np.uint8), labels=np.array([5, 6, 7, 8]))
+    with pytest.raises(OSError, match="disk full"):
+        folder.import_npz(data)
+    assert [d.label for d in folder.drawings()] == [1] and folder.version == version
+    assert [d.label for d in DrawingFolder(tmp_path / "drawings").drawings()] == [1]
+    assert len(list((tmp_path / "drawings").iterdir())) == 1
+
+
+def test_stale_partial_files_of_killed_saves_are_removed(tmp_path: Path) -> None:
+    folder = DrawingFolder(tmp_path / "drawings")
+    folder.add(drawn(4)[0], 4)
+    stale, fresh = (
+        tmp_path / "drawings" / ".partial-a.npz",
+        tmp_path / "drawings" / ".partial-b.npz",
+    )
+    stale.write_bytes(b"PK")
+    fresh.write_bytes(b"PK")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    assert remove_stale_partials(tmp_path / "drawings") == 1
+    assert not stale.exists() and fresh.exists()  # fresh: perhaps a save in progress
+    assert [d.label for d in DrawingFolder(tmp_path / "drawings").drawings()] == [4]
+    assert remove_stale_partials(tmp_path / "absent") == 0
+
+
 def test_folder_skips_damaged_files_without_deleting_them(tmp_path: Path) -> None:
     folder = DrawingFolder(tmp_path / "drawings")
     folder.add(drawn(6)[0], 6)
@@ -146,11 +189,11 @@ def test_folder_skips_damaged_files_without_deleting_them(tmp_path: Path) -> Non
     assert damaged.exists()
 
 
-def hostile_header(shape: tuple[int, ...]) -> bytes:
-    """An .npz whose images.npy header claims ``shape`` but carries almost no data."""
+def hostile_header(shape: tuple[int, ...], descr: object = "|u1") -> bytes:
+    """An .npz whose images.npy header claims ``shape`` of ``descr`` but carries 16 bytes."""
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        header, {"descr": "|u1", "fortran_order": False, "shape": shape}
+        header, {"descr": descr, "fortran_order": False, "shape": shape}
     )
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
@@ -188,6 +231,10 @@ GOOD_LABELS = np.array([3, 4], np.uint8)
         ),
         (hostile_header((10**9, 28, 28)), "too large"),
         (hostile_header((2, 28, 28)), "damaged"),
+        (hostile_header((2000, 28, 28), "|V100000000"), "dtype |V100000000"),
+        (hostile_header((2, 28, 28), [("r", "|u1"), ("g", "|u1")]), "expected plain numbers"),
+        (hostile_header((2, 28, 28), "<U1000"), "expected plain numbers"),
+        (hostile_header((1, 2, 2), "<f8"), "should hold 32 bytes of data but holds 16"),
     ],
 )
 def test_bad_files_are_refused_with_a_reason(data: bytes, message: str) -> None:
@@ -197,6 +244,18 @@ def test_bad_files_are_refused_with_a_reason(data: bytes, message: str) -> None:
     with pytest.raises(DrawingsFileError):
         collection.import_npz(data)
     assert len(collection) == 0  # all or nothing
+
+
+def test_running_out_of_memory_while_reading_is_a_drawings_file_error(monkeypatch) -> None:
+    """The last guard, should a header the checks pass still ask for more than the server has."""
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 143. TiB")
+
+    monkeypatch.setattr(np.lib.format, "read_array", out_of_memory)
+    data = npz_bytes(images=GOOD_IMAGES, labels=GOOD_LABELS)
+    with pytest.raises(DrawingsFileError, match="too large to read"):
+        read_drawings_npz(data)
 
 
 def test_a_truncated_export_is_damaged() -> None:

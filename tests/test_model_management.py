@@ -154,6 +154,47 @@ def test_stale_partial_folders_are_removed_fresh_ones_kept(isolated_models_dir):
     assert not stale.exists() and fresh.exists()
 
 
+def age(path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_stale_partial_files_are_removed_too(isolated_models_dir):
+    """check_writable's probe and a metadata rewrite leave files, not folders, when killed."""
+    check_writable()
+    stale_probe, fresh_probe = (
+        isolated_models_dir / ".partial-probe",
+        isolated_models_dir / ".partial-meta",
+    )
+    stale_probe.write_bytes(b"")
+    fresh_probe.write_text("{}")
+    age(stale_probe, 7200)
+    assert remove_stale_partials() == 1
+    assert not stale_probe.exists() and fresh_probe.exists()
+
+
+def test_server_start_clears_stale_drawing_partials_locally_only(tmp_path, monkeypatch):
+    from studio import resources
+
+    drawings = tmp_path / "drawings"
+    drawings.mkdir()
+    monkeypatch.setenv("MNIST_CNN_DRAWINGS_DIR", str(drawings))
+    leftover = drawings / ".partial-abc.npz"
+    leftover.write_bytes(b"PK")
+    age(leftover, 7200)
+
+    monkeypatch.setenv(settings.PUBLIC_ENV, "1")
+    resources.remove_stale_partials.clear()
+    assert resources.remove_stale_partials() == 0
+    assert leftover.exists()  # public mode never touches a drawings folder
+
+    monkeypatch.setenv(settings.PUBLIC_ENV, "0")
+    resources.remove_stale_partials.clear()
+    assert resources.remove_stale_partials() == 1
+    assert not leftover.exists()
+    resources.remove_stale_partials.clear()
+
+
 # --- Failing early and without leaking paths ------------------------------------------------------
 
 

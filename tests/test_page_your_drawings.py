@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import numpy as np
 from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from streamlit.testing.v1 import AppTest
@@ -140,3 +142,35 @@ def test_a_full_collection_says_so_and_import_adds_drawings(monkeypatch) -> None
     uploader.set_value(("bad.npz", b"not an npz", "application/octet-stream"))
     app.run()
     assert any("not an .npz file" in e.value for e in app.error)
+
+
+def import_file(app: AppTest, name: str, data: bytes) -> AppTest:
+    uploader = next(u for u in app.file_uploader if u.label == "Import an exported .npz")
+    uploader.set_value((name, data, "application/octet-stream"))
+    return app.run()
+
+
+def test_import_shows_the_uploaders_refusals_as_the_draw_page_does() -> None:
+    """An over-2 MB file never reaches Python: only the uploader's own message can say so."""
+    draw = open_page(DRAW)
+    draw_styles = [h.proto.body for h in draw.get("html") if "stFileChip" in h.proto.body]
+    assert draw_styles
+    app = draw.switch_page(YOUR_DRAWINGS).run()
+    assert [h.proto.body for h in app.get("html") if "stFileChip" in h.proto.body] == draw_styles
+
+
+def test_an_import_the_disk_cannot_hold_says_so_without_paths(monkeypatch) -> None:
+    from mnist_cnn.drawings_store import DrawingCollection
+
+    def disk_full(self, drawing) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/srv/app/my_drawings/.partial-x")
+
+    monkeypatch.setattr(DrawingFolder, "_persist", disk_full)
+    exported = DrawingCollection()
+    exported.add(np.zeros((28, 28), np.uint8), 3)
+    app = import_file(open_page(YOUR_DRAWINGS), "mine.npz", exported.export_npz())
+    assert not app.exception, [e.value for e in app.exception]
+    errors = [e.value for e in app.error]
+    assert any("Not imported" in e and "No space left on device" in e for e in errors), errors
+    assert not any("/srv/app" in e for e in errors)
+    assert any("No drawings yet" in i.value for i in app.info)

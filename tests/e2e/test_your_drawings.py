@@ -52,6 +52,22 @@ def test_a_corrected_drawing_appears_in_your_drawings(page: Page, server: Server
     assert any(p.name == "my_drawings" for p in server.models_dir.parent.iterdir())
 
 
+def test_an_import_over_the_upload_limit_is_refused_visibly(page: Page, server: Server) -> None:
+    """Streamlit refuses it in the browser; the reason must show, not only on hover."""
+    open_app(page, server)
+    open_your_drawings(page)
+    picker = page.get_by_test_id("stFileUploaderDropzoneInput")
+    huge = bytes(3 * 1024 * 1024)  # over server.maxUploadSize (2 MB)
+    picker.set_input_files(
+        files=[{"name": "huge.npz", "mimeType": "application/octet-stream", "buffer": huge}]
+    )
+    refusal = page.get_by_text("File must be 2.0MB or smaller.")
+    expect(refusal).to_be_visible()
+    # Streamlit's own alert is clipped to a 1 px box (a tooltip on hover): it must be readable.
+    box = refusal.bounding_box()
+    assert box is not None and box["width"] > 100 and box["height"] > 10, box
+
+
 def test_in_public_mode_another_visitor_does_not_see_your_drawings(
     browser: Browser, public_server: Server
 ) -> None:
