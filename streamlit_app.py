@@ -12,6 +12,7 @@ import streamlit as st
 from studio import resources, runtime, widgets
 
 runtime.adapt_streamlit_to_tensorflow()
+runtime.hide_error_details_in_public_mode()  # no tracebacks or server paths for visitors
 runtime.start_loading_tensorflow()  # while the first page draws
 st.set_page_config(page_title="MNIST CNN Studio", page_icon="✏️", layout="wide")
 widgets.compact_on_phones()

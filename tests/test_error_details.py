@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import streamlit as st
+from apptest_support import APP
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn import settings
@@ -61,3 +62,12 @@ def test_an_operators_stricter_none_is_kept(monkeypatch) -> None:
     st.set_option(ERROR_DETAILS_OPTION, "none")
     AppTest.from_function(failing_page).run()
     assert st.get_option(ERROR_DETAILS_OPTION) == "none"
+
+
+@pytest.mark.usefixtures("app_environment")
+def test_the_entry_point_hides_them_on_every_run_in_public_mode(monkeypatch) -> None:
+    monkeypatch.setenv(settings.PUBLIC_ENV, "1")
+    st.set_option(ERROR_DETAILS_OPTION, "full")
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert st.get_option(ERROR_DETAILS_OPTION) == "type"
