@@ -8,7 +8,7 @@ import numpy as np
 from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.drawings_store import DrawingFolder
+from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder
 from mnist_cnn.sketches import quirky_writer_set, render_non_digit, render_sketch
 
 pytestmark = USE_APP_ENVIRONMENT
@@ -75,6 +75,30 @@ def test_your_drawings_page_scores_shows_and_deletes_them() -> None:
     button(app, "Delete").click()
     app.run()
     assert any("No drawings yet" in info.value for info in app.info)
+
+
+def test_scores_are_cached_per_collection_even_when_an_id_is_reused(
+    monkeypatch, sample_mnist
+) -> None:
+    """The scores cache is shared by every visitor. A freed collection's ``id()`` can come back
+    as another visitor's new collection, at the same version: that visitor must get scores of
+    their own drawings, not the first visitor's. (``id`` is pinned here to force the reuse.)"""
+    from mnist_cnn.store import load_active
+    from studio import your_drawings
+
+    monkeypatch.setattr(your_drawings, "id", lambda _: 1, raising=False)
+    (_, _), (x_test, y_test) = sample_mnist
+    image, label = np.squeeze(x_test[0]), int(y_test[0])
+    first, second = DrawingCollection(), DrawingCollection()
+    first.add(image, label)
+    second.add(image, (label + 1) % 10)
+    assert first.version == second.version
+    loaded = load_active()
+    assert your_drawings.scores_key(loaded, first) != your_drawings.scores_key(loaded, second)
+    first_scores = your_drawings.scores(loaded, first)
+    second_scores = your_drawings.scores(loaded, second)
+    assert first_scores.confusion[label].sum() == 1
+    assert second_scores.confusion[(label + 1) % 10].sum() == 1
 
 
 def test_public_mode_keeps_drawings_in_the_session_only(monkeypatch, isolated_models_dir) -> None:
