@@ -54,7 +54,7 @@ def test_every_page_has_the_model_box_starting_on_the_bundled_model(page: str) -
     assert not app.exception
 
 
-def test_a_run_becomes_its_starters_model_only(monkeypatch) -> None:
+def test_a_run_becomes_its_starters_model_only() -> None:
     starter, watcher = open_page(TRAIN), open_page(DRAW)
     finish_a_run(starter)
 
@@ -72,7 +72,7 @@ def test_a_run_becomes_its_starters_model_only(monkeypatch) -> None:
     assert model_box(starter).value == saved.key and not starter.sidebar.info
 
 
-def test_picking_a_model_switches_every_page(monkeypatch) -> None:
+def test_picking_a_model_switches_every_page() -> None:
     trainer = open_page(TRAIN)
     finish_a_run(trainer)
     (saved,) = trained_records()
@@ -196,7 +196,7 @@ def test_models_page_lists_every_model() -> None:
     assert any("Choose a row" in i.value for i in app.info)
 
 
-def details_and_comparison(keys: list[str], public: bool) -> AppTest:
+def details_and_comparison(keys: list[str]) -> AppTest:
     def page(keys: list[str]) -> None:
         from mnist_cnn.store import find_record
         from studio import models_view
@@ -215,7 +215,7 @@ def test_one_model_in_detail_with_rename_and_delete_locally() -> None:
     trainer = open_page(TRAIN)
     finish_a_run(trainer)
     (saved,) = trained_records()
-    app = details_and_comparison([saved.key], public=False)
+    app = details_and_comparison([saved.key])
     assert {m.label for m in app.metric} >= {"Test accuracy", "Training time", "Parameters"}
     assert app.download_button[0].label == "Download (.keras)"
     assert app.expander, "no Rename or delete section for a trained model"
@@ -228,12 +228,12 @@ def test_one_model_in_detail_with_rename_and_delete_locally() -> None:
 
 
 def test_bundled_model_and_public_mode_offer_no_rename_or_delete(monkeypatch) -> None:
-    app = details_and_comparison(["bundled"], public=False)
+    app = details_and_comparison(["bundled"])
     assert not app.expander and app.download_button
     trainer = open_page(TRAIN)
     finish_a_run(trainer)
     monkeypatch.setenv("MNIST_CNN_PUBLIC", "1")
-    app = details_and_comparison([trained_records()[0].key], public=True)
+    app = details_and_comparison([trained_records()[0].key])
     assert not app.expander and app.download_button
 
 
@@ -241,7 +241,7 @@ def test_comparing_two_models_shows_curves_recipes_and_scores() -> None:
     trainer = open_page(TRAIN)
     finish_a_run(trainer)
     (saved,) = trained_records()
-    app = details_and_comparison(["bundled", saved.key], public=False)
+    app = details_and_comparison(["bundled", saved.key])
     assert not app.exception
     recipe = next(d.value for d in app.dataframe if "Setting" in d.value.columns)
     assert set(recipe["Setting"]) >= {"epochs", "augment"}
