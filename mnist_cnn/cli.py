@@ -142,7 +142,7 @@ def run_models(args: argparse.Namespace) -> int:
         print(
             f"{summary['id']:<24} {summary['created_at'] or '?':<26} "
             f"{f'{accuracy:.4f}' if accuracy is not None else '?':>8}  "
-            f"{recipe_text(summary['config'])}"
+            f"{record.taught_from or recipe_text(summary['config'])}"
         )
     return 0
 
@@ -157,7 +157,9 @@ def model_summary(record: ModelRecord) -> dict:
         "created_at": metadata.get("created_at"),
         "test_accuracy": metadata.get("test_accuracy"),
         "training_seconds": metadata.get("training_seconds"),
-        "config": metadata.get("config") or {},
+        # A fine-tuned model has no training recipe of its own (older ones kept their parent's).
+        "config": {} if record.taught_from else metadata.get("config") or {},
+        "parent_model": metadata.get("parent_model"),
         "path": str(record.model_file),
     }
 

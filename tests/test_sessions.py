@@ -237,6 +237,21 @@ def test_bundled_model_and_public_mode_offer_no_rename_or_delete(monkeypatch) ->
     assert not app.expander and app.download_button
 
 
+def test_a_taught_model_shows_its_parent_not_a_recipe() -> None:
+    from mnist_cnn.model import build_model
+    from mnist_cnn.store import save_model
+
+    parent = {"parent_model": "bundled", "parent_name": "Bundled model", "drawings": 40}
+    taught = save_model(build_model(), {**parent, "test_accuracy": 0.9})
+    app = details_and_comparison([taught.key])
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.subheader[0].value == "Taught on 40 drawings (from Bundled model)"
+    assert "Taught from Bundled model on 40 drawings" in [c.value for c in app.caption]
+    table = open_page(MODELS).dataframe[0].value
+    row = table[table["Id"] == taught.key].iloc[0]
+    assert row["Recipe"] == "fine-tuned" and row["Name"].startswith("Taught on 40 drawings")
+
+
 def test_comparing_two_models_shows_curves_recipes_and_scores() -> None:
     trainer = open_page(TRAIN)
     finish_a_run(trainer)
