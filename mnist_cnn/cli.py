@@ -119,8 +119,11 @@ def describe(config: TrainConfig) -> str:
 
 
 def chosen_model(args: argparse.Namespace):
-    """``--model`` (an id or a .keras path), else the server default."""
-    return resolve_model(args.model) if args.model else load_model()
+    """``--model`` (an id or a .keras path), else the server default; ids and the default are
+    looked up in ``--models-dir``, as ``models --models-dir`` lists them."""
+    if args.model:
+        return resolve_model(args.model, args.models_dir)
+    return load_model(directory=args.models_dir)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -266,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="ID_OR_PATH",
             help="a model id from `models`, or a .keras file (default: the server default: "
             "$MNIST_CNN_DEFAULT_MODEL, else the newest trained model, else the bundled one)",
+        )
+        sub.add_argument(
+            "--models-dir",
+            help="trained models folder the id and the default come from "
+            "(default: $MNIST_CNN_MODELS_DIR or ./trained_models)",
         )
     return parser
 
