@@ -268,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--model",
             metavar="ID_OR_PATH",
             help="a model id from `models`, or a .keras file (default: the server default: "
-            "$MNIST_CNN_DEFAULT_MODEL, else the newest trained model, else the bundled one)",
+            "$MNIST_CNN_DEFAULT_MODEL, else the newest trained model, else the bundled one; "
+            "with $MNIST_CNN_PUBLIC set, the bundled one unless pinned)",
         )
         sub.add_argument(
             "--models-dir",

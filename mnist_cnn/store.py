@@ -320,11 +320,13 @@ def load_active(directory: str | os.PathLike | None = None) -> LoadedModel:
 def load_model(
     path: str | os.PathLike | None = None, directory: str | os.PathLike | None = None
 ) -> keras.Model:
-    """Load a model: the ``.keras`` file at ``path``, or else the active model.
+    """Load a model: the ``.keras`` file at ``path``, or else the server default.
 
-    An explicit ``path`` that will not load raises ``ModelLoadError``. Without one,
-    the newest trained model is used; if it is corrupt, a warning is issued and an
-    earlier one (in the end the bundled model) is used instead.
+    An explicit ``path`` that will not load raises ``ModelLoadError``. Without one, the
+    default is that of ``load_active``: the pinned model (``MNIST_CNN_DEFAULT_MODEL``), which
+    loads or raises; else, in local mode, the newest trained model, falling back with a
+    warning past any that will not load; in public mode (``MNIST_CNN_PUBLIC``), and in the
+    end, the bundled model.
     """
     if path is not None:
         return load_keras_file(path)
