@@ -6,7 +6,7 @@ import streamlit as st
 from mnist_cnn import settings
 from mnist_cnn.data import DataError
 from mnist_cnn.drawings_store import DrawingCollection, DrawingsFileError
-from mnist_cnn.fine_tune_jobs import FineTuneBusyError
+from mnist_cnn.fine_tune_jobs import FineTuneBusyError, FineTuneJob
 from mnist_cnn.store import LoadedModel, ModelsDirError
 from studio import charts, messages, resources, widgets, your_drawings
 
@@ -35,26 +35,20 @@ counts = drawings.counts()
 # --- Teach the model ---------------------------------------------------------------------------
 
 
-@st.fragment(run_every=LIVE_REFRESH_S)
-def teaching_progress() -> None:
-    """Progress while the session's fine-tune runs; a full rerun shows the new model."""
-    job = your_drawings.teaching_job()
-    if job is None:
-        return
+def teaching_progress(job: FineTuneJob) -> None:
+    """Progress while the session's fine-tune runs. Once it ends, one full rerun shows how
+    (and, through the entry point, switches to the new model); that rerun polls no more."""
     snapshot = job.snapshot()
-    if snapshot.active:
-        step = snapshot.progress.step if snapshot.progress else 0
-        steps = snapshot.progress.steps if snapshot.progress else 0
-        text = (
-            f"Teaching on {snapshot.drawings} drawings: batch {step} of {steps}"
-            if steps
-            else "Loading MNIST to replay alongside your drawings…"
-        )
-        st.progress(snapshot.fraction_done, text=text)
-    elif snapshot.status == "failed":
-        st.error(messages.for_visitor(snapshot.message), icon=":material/error:")
-    elif st.session_state.get(your_drawings.ADOPTED_FINE_TUNE) is not job:
-        st.rerun(scope="app")  # the entry point switches this session to the new model
+    if not snapshot.active:
+        st.rerun(scope="app")
+    step = snapshot.progress.step if snapshot.progress else 0
+    steps = snapshot.progress.steps if snapshot.progress else 0
+    text = (
+        f"Teaching on {snapshot.drawings} drawings: batch {step} of {steps}"
+        if steps
+        else "Loading MNIST to replay alongside your drawings…"
+    )
+    st.progress(snapshot.fraction_done, text=text)
 
 
 def scores_and_gallery(loaded: LoadedModel, drawings: DrawingCollection) -> None:
@@ -127,9 +121,15 @@ if teach:
         your_drawings.start_teaching(loaded)
     except (FineTuneBusyError, ModelsDirError, ValueError) as error:
         st.warning(messages.for_visitor(str(error)), icon=":material/hourglass_top:")
-teaching_progress()
-if job is not None and not busy and job.snapshot().status == "finished":
-    result = job.snapshot().result
+job = your_drawings.teaching_job()  # Teach may have just started one
+snapshot = None if job is None else job.snapshot()
+if snapshot is not None and snapshot.active:
+    # Only a page showing a fine-tune in progress reruns on a timer; an idle one never polls.
+    st.fragment(teaching_progress, run_every=LIVE_REFRESH_S)(job)
+elif snapshot is not None and snapshot.status == "failed":
+    st.error(messages.for_visitor(snapshot.message), icon=":material/error:")
+elif snapshot is not None and snapshot.status == "finished":
+    result = snapshot.result
     columns = st.columns(3)
     columns[0].metric(
         "MNIST test",

@@ -2,7 +2,7 @@
 
 import mnist_cnn
 (x_train, y_train), (x_test, y_test) = mnist_cnn.load_mnist()
-model = mnist_cnn.load_model()            # newest trained model, else the bundled one
+model = mnist_cnn.load_model()  # the default: pinned, else newest trained (local), else bundled
 digit_image = mnist_cnn.canvas_to_mnist(rgba_canvas)
 probabilities = mnist_cnn.predict(model, digit_image[None])
 layer_outputs = mnist_cnn.activations(model, digit_image)      # {layer name: its output}

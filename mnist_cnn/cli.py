@@ -119,8 +119,11 @@ def describe(config: TrainConfig) -> str:
 
 
 def chosen_model(args: argparse.Namespace):
-    """``--model`` (an id or a .keras path), else the server default."""
-    return resolve_model(args.model) if args.model else load_model()
+    """``--model`` (an id or a .keras path), else the server default; ids and the default are
+    looked up in ``--models-dir``, as ``models --models-dir`` lists them."""
+    if args.model:
+        return resolve_model(args.model, args.models_dir)
+    return load_model(directory=args.models_dir)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -142,7 +145,7 @@ def run_models(args: argparse.Namespace) -> int:
         print(
             f"{summary['id']:<24} {summary['created_at'] or '?':<26} "
             f"{f'{accuracy:.4f}' if accuracy is not None else '?':>8}  "
-            f"{recipe_text(summary['config'])}"
+            f"{record.taught_from or recipe_text(summary['config'])}"
         )
     return 0
 
@@ -157,7 +160,9 @@ def model_summary(record: ModelRecord) -> dict:
         "created_at": metadata.get("created_at"),
         "test_accuracy": metadata.get("test_accuracy"),
         "training_seconds": metadata.get("training_seconds"),
-        "config": metadata.get("config") or {},
+        # A fine-tuned model has no training recipe of its own (older ones kept their parent's).
+        "config": {} if record.taught_from else metadata.get("config") or {},
+        "parent_model": metadata.get("parent_model"),
         "path": str(record.model_file),
     }
 
@@ -263,7 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
             "--model",
             metavar="ID_OR_PATH",
             help="a model id from `models`, or a .keras file (default: the server default: "
-            "$MNIST_CNN_DEFAULT_MODEL, else the newest trained model, else the bundled one)",
+            "$MNIST_CNN_DEFAULT_MODEL, else the newest trained model, else the bundled one; "
+            "with $MNIST_CNN_PUBLIC set, the bundled one unless pinned)",
+        )
+        sub.add_argument(
+            "--models-dir",
+            help="trained models folder the id and the default come from "
+            "(default: $MNIST_CNN_MODELS_DIR or ./trained_models)",
         )
     return parser
 

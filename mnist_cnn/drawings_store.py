@@ -113,6 +113,9 @@ class DrawingCollection:
         self._drawings: list[Drawing] = list(drawings)[:limit]
         self._limit = limit
         self._version = 0
+        # Unique for this collection's lifetime and after it: unlike id(), never reused by a
+        # later collection (another visitor's), so it can key a server-wide cache.
+        self._token = secrets.token_hex(16)
 
     # --- Reading -----------------------------------------------------------------------------
 
@@ -128,6 +131,11 @@ class DrawingCollection:
     def version(self) -> int:
         """Grows with every change: a cache key for anything computed from the drawings."""
         return self._version
+
+    @property
+    def token(self) -> str:
+        """This collection's own random id: with ``version``, a server-wide cache key."""
+        return self._token
 
     @property
     def limit(self) -> int:

@@ -54,13 +54,17 @@ class FineTuneSnapshot:
 def fine_tune_metadata(
     parent: ModelRecord, result: FineTuneResult, drawings: int, test_images: int
 ) -> dict:
-    """What a fine-tuned model's metadata.json says: its parent, its drawings, its figures."""
+    """What a fine-tuned model's metadata.json says: its parent, its drawings, its figures.
+
+    No training ``config``: the model was not trained with one, and the parent's would read
+    as this model's recipe. The fine-tune's own settings are under ``fine_tune``.
+    """
     return {
         "made_with": f"web app: fine-tuned on {drawings} drawings",
         "parent_model": parent.key,
+        "parent_name": parent.name,
         "parent_bundled": parent.bundled,
         "drawings": drawings,
-        "config": parent.metadata.get("config") or {},
         "fine_tune": result.summary(),
         "training_seconds": round(result.seconds, 1),
         "test_images": test_images,

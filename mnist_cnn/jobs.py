@@ -6,8 +6,11 @@ server: pages poll ``snapshot()`` to draw live progress. Each run records the
 session that started it (its ``owner``), so that session alone can adopt the new
 model, and in public mode alone stop it.
 
-A Stop that arrives any time before the model is saved discards the run: the
-models folder and every session's model stay as they were.
+A Stop that arrives any time before the run is settled discards the run: the
+models folder and every session's model stay as they were. The run is settled just after
+the model is written, in one step under the job's lock that reads "stopped" or marks it
+"finished"; a Stop after that is too late and changes nothing. Old models are pruned only
+once the run is kept, so a discarded run never costs anyone an older model.
 """
 
 from __future__ import annotations
@@ -48,12 +51,16 @@ def train_evaluate_save(
     models_directory: str | os.PathLike | None = None,
     made_with: str = "mnist_cnn.jobs.train_evaluate_save",
     in_use: Callable[[], Iterable[str]] = tuple,
+    keep: Callable[[ModelRecord, Evaluation], bool] | None = None,
 ) -> TrainingOutcome:
     """Train on MNIST, score on its test set, save, then prune old models.
 
     The models folder is checked before any work (``ModelsDirError``). A stopped run saves
-    nothing, even when the stop arrives after the last batch. Pruning keeps the models whose
-    ids ``in_use`` returns (those live sessions use) and the new one.
+    nothing, even when the stop arrives after the last batch. Once the model is written,
+    ``keep(record, evaluation)`` settles the run: False deletes the model and reports a stop
+    (by default it is False when ``stop_event`` is set; a job passes a check that is atomic
+    with its Stop button). Only a kept run prunes: that keeps the models whose ids ``in_use``
+    returns (those live sessions use) and the new one.
     """
     check_writable(models_directory)
     (x_train, y_train), (x_test, y_test) = load_mnist(data_path)
@@ -73,6 +80,13 @@ def train_evaluate_save(
         "test_accuracy": evaluation.accuracy,
     }
     record = save_model(result.model, metadata, models_directory)
+    if keep is None:
+        kept = stop_event is None or not stop_event.is_set()
+    else:
+        kept = keep(record, evaluation)
+    if not kept:  # stopped while the model was written: still a stop
+        delete_model(record)
+        return TrainingOutcome(replace(result, stopped=True), None, None)
     prune_models(models_directory, protected={record.key, *in_use()})
     return TrainingOutcome(result, evaluation, record)
 
@@ -157,16 +171,23 @@ class TrainingJob:
             state = self._state
             return replace(state, batches=list(state.batches), epochs=list(state.epochs))
 
-    def stop(self) -> None:
-        """Stop the run now: it shows as stopped at once, and nothing of it is saved.
+    def stop(self) -> bool:
+        """Stop the run now: it shows as stopped at once, and nothing of it is kept.
+
+        Returns False, changing nothing, when the run has already ended: once it is settled
+        as finished (``_settle``), its model is kept and a Stop is too late.
 
         The thread itself ends at its next check (every compiled call of 16 batches, every
-        validation batch, before scoring, before saving) or, when it is inside a step that
-        cannot be interrupted (TensorFlow tracing the training step takes seconds), right
-        after that step. The registry waits for it before starting another run.
+        validation batch, before scoring, before saving, once saved) or, when it is inside a
+        step that cannot be interrupted (TensorFlow tracing the training step takes seconds),
+        right after that step. The registry waits for it before starting another run.
         """
-        self._stop_event.set()
-        self._update(lambda s: replace(s, status="stopped") if s.active else s)
+        with self._lock:
+            if not self._state.active:
+                return False
+            self._stop_event.set()
+            self._state = replace(self._state, status="stopped")
+            return True
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -200,6 +221,7 @@ class TrainingJob:
                 models_directory=models_directory,
                 made_with="web app Train page",
                 in_use=in_use,
+                keep=self._settle,
             )
         except DataError as error:
             self._finish(status="failed", message=str(error))
@@ -210,19 +232,24 @@ class TrainingJob:
         else:
             if outcome.record is None:
                 self._finish(status="stopped")
-            elif self.snapshot().status == "stopped":
-                # The Stop came while the model was being written: it still means stop.
-                delete_model(outcome.record)
-            else:
-                self._finish(
-                    status="finished",
-                    record=outcome.record,
-                    test_accuracy=outcome.evaluation.accuracy,
-                )
+
+    def _settle(self, record: ModelRecord, evaluation: Evaluation) -> bool:
+        """Keep the saved run unless a Stop came first: one decision, under the lock.
+
+        Marked finished here, the run can no longer be stopped (``stop`` sees it ended), so
+        the page never says "stopped" about a model that stays on disk.
+        """
+        with self._lock:
+            if not self._state.active:
+                return False
+            self._state = replace(
+                self._state, status="finished", record=record, test_accuracy=evaluation.accuracy
+            )
+            return True
 
     def _finish(self, **changes) -> None:
-        """The run's end as the thread saw it, unless a Stop already ended it for the page."""
-        self._update(lambda s: s if s.status == "stopped" else replace(s, **changes))
+        """The run's end as the thread saw it, unless it already ended (a Stop, or settled)."""
+        self._update(lambda s: replace(s, **changes) if s.active else s)
 
 
 class TrainingBusyError(RuntimeError):

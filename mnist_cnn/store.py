@@ -83,17 +83,40 @@ class ModelRecord:
 
     @property
     def name(self) -> str:
-        """A readable name: the one given by a rename, else when the model was made."""
+        """A readable name: the one given by a rename, else what it was taught on (a fine-tuned
+        model), else when the model was made."""
         given = self.metadata.get("name")
         if isinstance(given, str) and given.strip():
             return given.strip()
         if self.bundled:
             return "Bundled model"
+        if self.parent_name is not None:
+            return f"Taught on {self._drawings_text} (from {self.parent_name})"
         try:
             made = datetime.strptime(self.folder.name, FOLDER_TIME_FORMAT)
         except ValueError:
             return self.folder.name
         return made.strftime("Run of %d %b %H:%M:%S")
+
+    @property
+    def parent_name(self) -> str | None:
+        """The name of the model this one was taught from (fine-tuned), else None."""
+        parent = self.metadata.get("parent_model")
+        if not parent:
+            return None
+        return str(self.metadata.get("parent_name") or parent)
+
+    @property
+    def taught_from(self) -> str | None:
+        """'Taught from Bundled model on 40 drawings' for a fine-tuned model, else None."""
+        if self.parent_name is None:
+            return None
+        return f"Taught from {self.parent_name} on {self._drawings_text}"
+
+    @property
+    def _drawings_text(self) -> str:
+        drawings = self.metadata.get("drawings")
+        return f"{drawings} drawing{'' if drawings == 1 else 's'}"
 
 
 @dataclass
@@ -297,11 +320,13 @@ def load_active(directory: str | os.PathLike | None = None) -> LoadedModel:
 def load_model(
     path: str | os.PathLike | None = None, directory: str | os.PathLike | None = None
 ) -> keras.Model:
-    """Load a model: the ``.keras`` file at ``path``, or else the active model.
+    """Load a model: the ``.keras`` file at ``path``, or else the server default.
 
-    An explicit ``path`` that will not load raises ``ModelLoadError``. Without one,
-    the newest trained model is used; if it is corrupt, a warning is issued and an
-    earlier one (in the end the bundled model) is used instead.
+    An explicit ``path`` that will not load raises ``ModelLoadError``. Without one, the
+    default is that of ``load_active``: the pinned model (``MNIST_CNN_DEFAULT_MODEL``), which
+    loads or raises; else, in local mode, the newest trained model, falling back with a
+    warning past any that will not load; in public mode (``MNIST_CNN_PUBLIC``), and in the
+    end, the bundled model.
     """
     if path is not None:
         return load_keras_file(path)

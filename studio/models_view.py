@@ -24,9 +24,9 @@ def table(records: list[ModelRecord]) -> list[ModelRecord]:
             "Id": record.key,
             "Made": record.metadata.get("created_at", ""),
             "Test accuracy": record.metadata.get("test_accuracy"),
-            "Epochs": (record.metadata.get("config") or {}).get("epochs"),
+            "Epochs": widgets.training_config(record).get("epochs"),
             "Training time": format_duration(record.metadata.get("training_seconds") or 0),
-            "Recipe": widgets.describe_config(record.metadata.get("config") or {}),
+            "Recipe": "fine-tuned" if record.taught_from else widgets.describe_recipe(record),
         }
         for record in records
     ]
@@ -58,7 +58,7 @@ def details(record: ModelRecord) -> None:
     duration.metric("Training time", format_duration(metadata.get("training_seconds") or 0))
     size.metric("Parameters", f"{metadata.get('parameters', 0):,}")
     st.caption(f"Id `{record.key}` · {widgets.describe_origin(record)}")
-    st.caption(widgets.describe_config(metadata.get("config") or {}))
+    st.caption(widgets.describe_recipe(record))
     if metadata.get("made_with"):
         st.caption(messages.for_visitor(f"Made with: {metadata['made_with']}"))
     history = metadata.get("history") or []
@@ -176,7 +176,7 @@ def unique_names(records: list[ModelRecord]) -> list[str]:
 
 def recipe_differences(records: list[ModelRecord], names: list[str]) -> pd.DataFrame:
     """The recipe settings that differ between the models: one row each, one column a model."""
-    configs = [record.metadata.get("config") or {} for record in records]
+    configs = [widgets.training_config(record) for record in records]
     settings_seen = sorted({key for config in configs for key in config})
     rows = []
     for key in settings_seen:

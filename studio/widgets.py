@@ -111,7 +111,7 @@ def model_card() -> None:
             help=f"On {count(metadata.get('test_images'), 'MNIST test image')}.",
         )
         st.caption(describe_origin(record))
-        st.caption(describe_config(metadata.get("config") or {}))
+        st.caption(describe_recipe(record))
         for problem in problems:
             st.warning(messages.for_visitor(problem))
 
@@ -144,6 +144,20 @@ def describe_origin(record: ModelRecord) -> str:
     if record.bundled:
         return f"Bundled with the app, trained{when}" if when else "Bundled with the app"
     return f"Trained here{when}"
+
+
+def describe_recipe(record: ModelRecord) -> str:
+    """How the model was made: its training recipe, or what a fine-tuned one was taught from
+    (it has no recipe of its own; its parent's would mislead)."""
+    return record.taught_from or describe_config(training_config(record))
+
+
+def training_config(record: ModelRecord) -> dict[str, Any]:
+    """The recipe the model was trained with; empty for a fine-tuned model (older ones kept
+    their parent's there)."""
+    if record.taught_from:
+        return {}
+    return record.metadata.get("config") or {}
 
 
 def describe_config(config: dict[str, Any]) -> str:

@@ -146,13 +146,23 @@ def adopt_taught_model() -> None:
 
 def scores(loaded: LoadedModel, drawings: DrawingCollection) -> Evaluation:
     """The model on the drawings, computed once per model and version of the drawings."""
-    return _scores(loaded.record.id, id(drawings), drawings.version, loaded, drawings)
+    return _scores(*scores_key(loaded, drawings), loaded, drawings)
+
+
+def scores_key(loaded: LoadedModel, drawings: DrawingCollection) -> tuple[str, str, int]:
+    """The cache key of ``scores``: the model, the collection's token, its version.
+
+    The cache is server-wide, so the key names the collection by its random token, not by
+    ``id()``: a freed collection's ``id()`` can be handed to another visitor's new collection,
+    which would then be shown the first visitor's scores.
+    """
+    return loaded.record.id, drawings.token, drawings.version
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _scores(
     record_id: str,
-    collection_id: int,
+    collection_token: str,
     version: int,
     _loaded: LoadedModel,
     _drawings: DrawingCollection,

@@ -1,4 +1,5 @@
 import json
+import shutil
 import subprocess
 import sys
 
@@ -7,7 +8,9 @@ import pytest
 from PIL import Image
 
 from mnist_cnn.cli import build_parser, main, train_config
+from mnist_cnn.model import build_model
 from mnist_cnn.sketches import render_sketch
+from mnist_cnn.store import bundled_record, save_model
 from mnist_cnn.training import TrainConfig
 
 
@@ -72,6 +75,40 @@ def test_predict_reads_drawn_digits(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{paths[0]}: 3 (") and lines[1].startswith(f"{paths[1]}: 7 (")
     assert lines[2] == f"{blank}: no digit found (the image is blank)"
+
+
+def test_evaluate_and_predict_find_ids_in_the_models_dir_that_models_lists(
+    tmp_path, sample_npz, capsys
+):
+    """An id listed with ``models --models-dir X`` works with ``--model`` and the same X."""
+    elsewhere = tmp_path / "elsewhere"
+    key = "20260101T000000000000Z"
+    shutil.copytree(bundled_record().folder, elsewhere / key)  # a good model, cheaply
+    assert main(["models", "--json", "--models-dir", str(elsewhere)]) == 0
+    assert key in [m["id"] for m in json.loads(capsys.readouterr().out)]
+
+    seven = tmp_path / "seven.png"
+    Image.fromarray(render_sketch(7)).save(seven)
+    assert main(["predict", str(seven), "--model", key, "--models-dir", str(elsewhere)]) == 0
+    assert capsys.readouterr().out.startswith(f"{seven}: 7 (")
+    evaluate = ["evaluate", "--model", key, "--data", str(sample_npz)]
+    assert main([*evaluate, "--models-dir", str(elsewhere)]) == 0
+    assert "Test accuracy:" in capsys.readouterr().out
+    # Without the folder the id means nothing ($MNIST_CNN_MODELS_DIR is another, empty folder).
+    assert main(evaluate) == 2 and "No model with id" in capsys.readouterr().err
+    assert main(["predict", str(seven), "--model", key]) == 2
+    assert "No model with id" in capsys.readouterr().err
+
+
+def test_the_default_model_comes_from_the_models_dir(tmp_path, sample_npz, capsys):
+    untrained = save_model(build_model(), {}, tmp_path / "elsewhere")  # scores near chance
+    evaluate = ["evaluate", "--data", str(sample_npz)]
+    assert main([*evaluate, "--models-dir", str(untrained.folder.parent)]) == 0
+    by_default = capsys.readouterr().out
+    assert main([*evaluate, "--model", str(untrained.model_file)]) == 0
+    assert capsys.readouterr().out == by_default
+    assert main(evaluate) == 0  # the bundled model: a different score
+    assert capsys.readouterr().out != by_default
 
 
 def test_predict_reports_unreadable_files(tmp_path, capsys):

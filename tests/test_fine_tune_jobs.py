@@ -38,7 +38,11 @@ def test_a_finished_job_saves_a_model_that_names_its_parent(
     assert snapshot.record.key == saved.key
     metadata = saved.metadata
     assert metadata["parent_model"] == parent.key and metadata["parent_bundled"] is True
-    assert metadata["drawings"] == len(labels)
+    assert metadata["drawings"] == len(labels) and metadata["parent_name"] == "Bundled model"
+    # It says what it is, and does not pass its parent's training recipe off as its own.
+    assert saved.name == f"Taught on {len(labels)} drawings (from Bundled model)"
+    assert saved.taught_from == f"Taught from Bundled model on {len(labels)} drawings"
+    assert "config" not in metadata and metadata["fine_tune"]["config"]["steps"] == QUICK.steps
     assert metadata["fine_tune"]["drawings_held_out"] == 10
     assert metadata["test_accuracy"] == snapshot.result.mnist_test_after
     assert load_record(saved).output_shape == (None, 10)

@@ -95,6 +95,64 @@ def test_stop_while_the_model_is_written_discards_it(sample_npz, monkeypatch):
     assert trained_records() == [] and active_record().bundled
 
 
+def test_a_stop_during_the_save_prunes_nothing(sample_npz, monkeypatch):
+    """A discarded run must not cost anyone an older model: pruning waits until it is kept."""
+    import mnist_cnn.jobs as jobs
+
+    monkeypatch.setenv("MNIST_CNN_KEEP_MODELS", "1")
+    older = train_evaluate_save(TrainConfig(epochs=1), data_path=sample_npz).record
+    registry = TrainingRegistry(data_path=sample_npz)
+    save_model = jobs.save_model
+
+    def stop_then_save(*args, **kwargs):
+        registry.latest.stop()
+        return save_model(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "save_model", stop_then_save)
+    job = registry.start(TrainConfig(epochs=1))
+    job.join(timeout=300)
+    assert job.snapshot().status == "stopped"
+    assert [r.key for r in trained_records()] == [older.key]
+
+
+def test_a_stop_once_the_run_is_settled_is_too_late_and_keeps_the_model(sample_npz, monkeypatch):
+    """The race: Stop pressed after the run was decided finished (here, while it prunes). The
+    page and the disk must agree: finished, and the model kept; the Stop says it did nothing."""
+    import mnist_cnn.jobs as jobs
+
+    registry = TrainingRegistry(data_path=sample_npz)
+    prune_models = jobs.prune_models
+    stop_results = []
+
+    def stop_then_prune(*args, **kwargs):
+        stop_results.append(registry.latest.stop())
+        return prune_models(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "prune_models", stop_then_prune)
+    job = registry.start(TrainConfig(epochs=1))
+    job.join(timeout=300)
+    snapshot = job.snapshot()
+    assert stop_results == [False]
+    assert snapshot.status == "finished" and snapshot.record is not None
+    assert [r.key for r in trained_records()] == [snapshot.record.key]
+
+
+def test_keep_settles_the_run_after_the_save(sample_npz, monkeypatch):
+    """``keep`` sees the written model; refusing it deletes the model and prunes nothing."""
+    monkeypatch.setenv("MNIST_CNN_KEEP_MODELS", "1")
+    older = train_evaluate_save(TrainConfig(epochs=1), data_path=sample_npz).record
+    offered = []
+
+    def refuse(record, evaluation):
+        offered.append((record.key, record.folder.is_dir(), evaluation.accuracy))
+        return False
+
+    outcome = train_evaluate_save(TrainConfig(epochs=1), data_path=sample_npz, keep=refuse)
+    assert outcome.result.stopped and outcome.record is None and outcome.evaluation is None
+    assert len(offered) == 1 and offered[0][1] and offered[0][0] != older.key
+    assert [r.key for r in trained_records()] == [older.key]
+
+
 def test_missing_data_fails_with_the_loaders_message(tmp_path):
     job = TrainingRegistry(data_path=tmp_path / "missing.npz").start(TrainConfig(epochs=1))
     job.join(timeout=60)

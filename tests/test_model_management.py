@@ -3,6 +3,7 @@ leftovers of killed saves, the writable check, and messages without server paths
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -88,6 +89,34 @@ def test_every_model_has_an_id_and_a_name(saved_model, isolated_models_dir):
     assert find_record(key).folder == trained.folder and find_record("bundled").bundled
     for hostile in ("..", "../x", ".partial-x", "/etc", "nope"):
         assert find_record(hostile) is None
+
+
+def test_a_taught_model_is_named_for_its_parent_and_claims_no_recipe(
+    saved_model, isolated_models_dir
+):
+    """A fine-tuned model: named for what it was taught on and from; its table row, details
+    and CLI line show that rather than a training recipe, even when (as older ones do) its
+    metadata kept its parent's ``config``."""
+    from mnist_cnn.cli import model_summary
+    from studio import widgets
+
+    plain, taught = copies(saved_model, isolated_models_dir, 2)
+    metadata_file = isolated_models_dir / taught / "metadata.json"
+    metadata = json.loads(metadata_file.read_text())
+    metadata.update(
+        parent_model=plain, parent_name="Run of 01 Jan 00:00:00", drawings=40, config={"epochs": 7}
+    )
+    metadata_file.write_text(json.dumps(metadata))
+    record = find_record(taught)
+    assert record.name == "Taught on 40 drawings (from Run of 01 Jan 00:00:00)"
+    assert record.taught_from == "Taught from Run of 01 Jan 00:00:00 on 40 drawings"
+    assert widgets.describe_recipe(record) == record.taught_from
+    assert widgets.training_config(record) == {} and model_summary(record)["config"] == {}
+    assert model_summary(record)["parent_model"] == plain
+    untaught = find_record(plain)
+    assert untaught.taught_from is None and untaught.name == "Run of 01 Jan 00:00:00"
+    rename_model(record, "my hand")
+    assert find_record(taught).name == "my hand"  # a given name still wins
 
 
 def test_default_is_newest_locally_bundled_in_public_and_a_pin_wins(

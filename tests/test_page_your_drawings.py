@@ -5,10 +5,11 @@ from __future__ import annotations
 import errno
 
 import numpy as np
+import pytest
 from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.drawings_store import DrawingFolder
+from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder
 from mnist_cnn.sketches import quirky_writer_set, render_non_digit, render_sketch
 
 pytestmark = USE_APP_ENVIRONMENT
@@ -23,6 +24,30 @@ def upload(app: AppTest, name: str, pixels: np.ndarray) -> AppTest:
 
 def button(app: AppTest, label: str):
     return next(b for b in app.button if b.label == label)
+
+
+@pytest.fixture
+def timed_fragments(monkeypatch) -> list[str]:
+    """The names of the fragments the pages register with a ``run_every`` timer (a poll)."""
+    import streamlit as st
+
+    fragment = st.fragment
+    timed = []
+
+    def recording_fragment(func=None, *, run_every=None):
+        if run_every is not None:
+            timed.append(getattr(func, "__name__", "a decorated fragment"))
+        return fragment(func, run_every=run_every)
+
+    monkeypatch.setattr(st, "fragment", recording_fragment)
+    return timed
+
+
+def test_an_idle_page_never_polls(timed_fragments) -> None:
+    app = open_page(YOUR_DRAWINGS)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert timed_fragments == []
 
 
 def test_right_and_a_correction_each_keep_the_drawing_with_its_label(
@@ -77,6 +102,30 @@ def test_your_drawings_page_scores_shows_and_deletes_them() -> None:
     assert any("No drawings yet" in info.value for info in app.info)
 
 
+def test_scores_are_cached_per_collection_even_when_an_id_is_reused(
+    monkeypatch, sample_mnist
+) -> None:
+    """The scores cache is shared by every visitor. A freed collection's ``id()`` can come back
+    as another visitor's new collection, at the same version: that visitor must get scores of
+    their own drawings, not the first visitor's. (``id`` is pinned here to force the reuse.)"""
+    from mnist_cnn.store import load_active
+    from studio import your_drawings
+
+    monkeypatch.setattr(your_drawings, "id", lambda _: 1, raising=False)
+    (_, _), (x_test, y_test) = sample_mnist
+    image, label = np.squeeze(x_test[0]), int(y_test[0])
+    first, second = DrawingCollection(), DrawingCollection()
+    first.add(image, label)
+    second.add(image, (label + 1) % 10)
+    assert first.version == second.version
+    loaded = load_active()
+    assert your_drawings.scores_key(loaded, first) != your_drawings.scores_key(loaded, second)
+    first_scores = your_drawings.scores(loaded, first)
+    second_scores = your_drawings.scores(loaded, second)
+    assert first_scores.confusion[label].sum() == 1
+    assert second_scores.confusion[(label + 1) % 10].sum() == 1
+
+
 def test_public_mode_keeps_drawings_in_the_session_only(monkeypatch, isolated_models_dir) -> None:
     monkeypatch.setenv("MNIST_CNN_PUBLIC", "1")
     first = upload(open_page(DRAW), "seven.png", render_sketch(7))
@@ -90,7 +139,7 @@ def test_public_mode_keeps_drawings_in_the_session_only(monkeypatch, isolated_mo
     assert any("No drawings yet" in info.value for info in second.info)
 
 
-def test_teaching_makes_a_new_model_this_sessions_model() -> None:
+def test_teaching_makes_a_new_model_this_sessions_model(timed_fragments) -> None:
     app = open_page(DRAW)
     canvases, labels = quirky_writer_set(n_per_digit=2, seed=4)
     for canvas, label in zip(canvases, labels, strict=True):
@@ -98,6 +147,7 @@ def test_teaching_makes_a_new_model_this_sessions_model() -> None:
         button(app, str(label)).click()
         app.run()
     app.switch_page(YOUR_DRAWINGS).run()
+    assert timed_fragments == []  # drawings, but nothing being taught: no polling
     teach = button(app, "Teach the model my handwriting")
     assert not teach.disabled
     # Two drawings a digit: too few to hold any out, and the page says so before and after.
@@ -105,9 +155,12 @@ def test_teaching_makes_a_new_model_this_sessions_model() -> None:
     teach.click()
     app.run()
     job = app.session_state["fine_tune_job"]
+    assert timed_fragments == ["teaching_progress"]  # the progress redraws while it runs
     job.join(timeout=600)
     assert job.snapshot().status == "finished", job.snapshot().message
+    timed_fragments.clear()
     app.run()
+    assert timed_fragments == []  # ended: the page stops polling
     assert not app.exception, [e.value for e in app.exception]
     assert any("Taught on your handwriting" in info.value for info in app.sidebar.info)
     assert app.session_state["model_choice"] == job.snapshot().record.key

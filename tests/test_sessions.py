@@ -54,7 +54,7 @@ def test_every_page_has_the_model_box_starting_on_the_bundled_model(page: str) -
     assert not app.exception
 
 
-def test_a_run_becomes_its_starters_model_only(monkeypatch) -> None:
+def test_a_run_becomes_its_starters_model_only() -> None:
     starter, watcher = open_page(TRAIN), open_page(DRAW)
     finish_a_run(starter)
 
@@ -72,7 +72,7 @@ def test_a_run_becomes_its_starters_model_only(monkeypatch) -> None:
     assert model_box(starter).value == saved.key and not starter.sidebar.info
 
 
-def test_picking_a_model_switches_every_page(monkeypatch) -> None:
+def test_picking_a_model_switches_every_page() -> None:
     trainer = open_page(TRAIN)
     finish_a_run(trainer)
     (saved,) = trained_records()
@@ -196,7 +196,7 @@ def test_models_page_lists_every_model() -> None:
     assert any("Choose a row" in i.value for i in app.info)
 
 
-def details_and_comparison(keys: list[str], public: bool) -> AppTest:
+def details_and_comparison(keys: list[str]) -> AppTest:
     def page(keys: list[str]) -> None:
         from mnist_cnn.store import find_record
         from studio import models_view
@@ -215,7 +215,7 @@ def test_one_model_in_detail_with_rename_and_delete_locally() -> None:
     trainer = open_page(TRAIN)
     finish_a_run(trainer)
     (saved,) = trained_records()
-    app = details_and_comparison([saved.key], public=False)
+    app = details_and_comparison([saved.key])
     assert {m.label for m in app.metric} >= {"Test accuracy", "Training time", "Parameters"}
     assert app.download_button[0].label == "Download (.keras)"
     assert app.expander, "no Rename or delete section for a trained model"
@@ -228,20 +228,35 @@ def test_one_model_in_detail_with_rename_and_delete_locally() -> None:
 
 
 def test_bundled_model_and_public_mode_offer_no_rename_or_delete(monkeypatch) -> None:
-    app = details_and_comparison(["bundled"], public=False)
+    app = details_and_comparison(["bundled"])
     assert not app.expander and app.download_button
     trainer = open_page(TRAIN)
     finish_a_run(trainer)
     monkeypatch.setenv("MNIST_CNN_PUBLIC", "1")
-    app = details_and_comparison([trained_records()[0].key], public=True)
+    app = details_and_comparison([trained_records()[0].key])
     assert not app.expander and app.download_button
+
+
+def test_a_taught_model_shows_its_parent_not_a_recipe() -> None:
+    from mnist_cnn.model import build_model
+    from mnist_cnn.store import save_model
+
+    parent = {"parent_model": "bundled", "parent_name": "Bundled model", "drawings": 40}
+    taught = save_model(build_model(), {**parent, "test_accuracy": 0.9})
+    app = details_and_comparison([taught.key])
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.subheader[0].value == "Taught on 40 drawings (from Bundled model)"
+    assert "Taught from Bundled model on 40 drawings" in [c.value for c in app.caption]
+    table = open_page(MODELS).dataframe[0].value
+    row = table[table["Id"] == taught.key].iloc[0]
+    assert row["Recipe"] == "fine-tuned" and row["Name"].startswith("Taught on 40 drawings")
 
 
 def test_comparing_two_models_shows_curves_recipes_and_scores() -> None:
     trainer = open_page(TRAIN)
     finish_a_run(trainer)
     (saved,) = trained_records()
-    app = details_and_comparison(["bundled", saved.key], public=False)
+    app = details_and_comparison(["bundled", saved.key])
     assert not app.exception
     recipe = next(d.value for d in app.dataframe if "Setting" in d.value.columns)
     assert set(recipe["Setting"]) >= {"epochs", "augment"}
