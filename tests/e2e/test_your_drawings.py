@@ -7,6 +7,7 @@ another visitor, must not see the first one's drawings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -90,3 +91,29 @@ def test_in_public_mode_another_visitor_does_not_see_your_drawings(
         visitor.close()
         other.close()
     assert not (public_server.models_dir.parent / "my_drawings").exists()
+
+
+def test_teaching_shows_progress_then_makes_the_new_model_yours(
+    browser: Browser, public_server: Server
+) -> None:
+    # In public mode, so that the taught model is this visitor's only, not the next test's.
+    visitor = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = visitor.new_page()
+        open_app(page, public_server)
+        for digit in range(10):  # MIN_DRAWINGS_TO_TEACH
+            draw_digit(page, digit)
+            expect(page.get_by_text("Your answer keeps the drawing")).to_be_visible()
+            answer(page, str(digit))
+        open_your_drawings(page)
+        page.get_by_role("button", name="Teach the model my handwriting").click()
+        expect(page.get_by_test_id("stProgress")).to_contain_text("Teaching on 10 drawings")
+
+        expect(page.get_by_text("Taught on your handwriting")).to_be_visible()
+        model_box = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model")
+        expect(model_box).to_have_value(re.compile("Taught on 10 drawings"))
+        labels = page.get_by_test_id("stMetricLabel")
+        expect(labels.get_by_text("MNIST test", exact=True)).to_be_visible()  # the result
+        expect(page.get_by_test_id("stProgress")).to_have_count(0)  # no longer polling
+    finally:
+        visitor.close()
