@@ -16,6 +16,11 @@ MAX_COMPARED = 6
 TABLE_GENERATION = "models_table_generation"
 
 
+def as_percent(fraction: object) -> float | None:
+    """0.9941 as 99.41, for a column that shows two decimals in every row; None if unknown."""
+    return 100 * fraction if isinstance(fraction, float) else None
+
+
 def table(records: list[ModelRecord]) -> list[ModelRecord]:
     """Every model as a row; returns the rows the visitor selected."""
     rows = [
@@ -23,7 +28,7 @@ def table(records: list[ModelRecord]) -> list[ModelRecord]:
             "Name": record.name,
             "Id": record.key,
             "Made": record.metadata.get("created_at", ""),
-            "Test accuracy": record.metadata.get("test_accuracy"),
+            "Test accuracy": as_percent(record.metadata.get("test_accuracy")),
             "Epochs": widgets.training_config(record).get("epochs"),
             "Training time": format_duration(record.metadata.get("training_seconds") or 0),
             "Recipe": "fine-tuned" if record.taught_from else widgets.describe_recipe(record),
@@ -39,7 +44,7 @@ def table(records: list[ModelRecord]) -> list[ModelRecord]:
         selection_mode="multi-row",
         key=f"models-{generation}",
         column_config={
-            "Test accuracy": st.column_config.NumberColumn(format="percent"),
+            "Test accuracy": st.column_config.NumberColumn(format="%.2f%%"),
             "Epochs": st.column_config.NumberColumn(format="%d"),
         },
     )
@@ -154,12 +159,12 @@ def compare(records: list[ModelRecord]) -> None:
         column.metric(f"Test accuracy: {name}", f"{evaluation.accuracy:.2%}")
     f1 = pd.DataFrame({"Digit": list(range(10))})
     for name, evaluation in zip(names, evaluations, strict=True):
-        f1[f"F1 {name}"] = [row["f1-score"] for row in evaluation.per_class()]
+        f1[f"F1 {name}"] = [as_percent(row["f1-score"]) for row in evaluation.per_class()]
     st.dataframe(
         f1,
         hide_index=True,
-        column_config={
-            column: st.column_config.NumberColumn(format="percent") for column in f1.columns[1:]
+        column_config={  # two decimals in every row, so the columns line up to compare
+            column: st.column_config.NumberColumn(format="%.2f%%") for column in f1.columns[1:]
         },
     )
     widgets.plotly(charts.f1_figure(dict(zip(names, evaluations, strict=True))))
