@@ -12,6 +12,7 @@ import math
 import os
 import socket
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,26 @@ DOWNLOAD_TIMEOUT_S = 15.0
 MAX_IMAGES = 1_000_000
 
 Split = tuple[np.ndarray, np.ndarray]
+
+
+try:  # a Python built without lzma raises RuntimeError for an LZMA member instead
+    from lzma import LZMAError
+except ImportError:
+    LZMAError = RuntimeError
+
+# What reading a damaged or odd zip can raise, besides our own checks: a truncated or corrupt
+# archive (BadZipFile, EOFError, OSError), a bad header (ValueError), a corrupt deflate or LZMA
+# stream (zlib.error, LZMAError: neither is one of those), an encrypted member or an unknown
+# compression method (RuntimeError, NotImplementedError).
+UNREADABLE_ZIP_ERRORS = (
+    OSError,
+    ValueError,
+    EOFError,
+    zipfile.BadZipFile,
+    RuntimeError,
+    zlib.error,
+    LZMAError,
+)
 
 
 class DataError(RuntimeError):
@@ -104,7 +125,7 @@ def read_npz(
         raise DataError(
             f"{path} asks for more memory than this machine has; it is not MNIST."
         ) from error
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+    except UNREADABLE_ZIP_ERRORS as error:
         raise DataError(
             f"{path} is not a readable .npz file ({error}). Re-download mnist.npz "
             f"or point {MNIST_NPZ_ENV} at a good copy."

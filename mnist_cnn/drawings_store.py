@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mnist_cnn.data import UNREADABLE_ZIP_ERRORS
 from mnist_cnn.store import PARTIAL_PREFIX, models_dir, remove_stale_partials_from
 
 DRAWINGS_DIR_ENV = "MNIST_CNN_DRAWINGS_DIR"
@@ -314,6 +315,9 @@ def _read_drawing_file(path: Path) -> Drawing:
 _MAX_FILE_ELEMENTS = 4 * INK_MAX_SIDE * INK_MAX_SIDE
 # Array kinds an import may hold: signed and unsigned integers, floats.
 _NUMERIC_KINDS = "iuf"
+# Entries an .npz of ours may list: an export has 2, a drawing file 3. More, or one name twice,
+# is a crafted file: each entry could make the reader decompress its data once more.
+_MAX_NPZ_ENTRIES = 8
 
 
 def read_drawings_npz(data: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -361,9 +365,15 @@ def _read_checked_npz(data: bytes, limits: dict[str, int | None]) -> dict[str, n
     arrays = {}
     try:
         with zipfile.ZipFile(buffer) as archive:
-            for member in archive.namelist():
-                name = member.removesuffix(".npy")
-                if name not in limits or not member.endswith(".npy"):
+            entries = archive.namelist()
+            if len(entries) > _MAX_NPZ_ENTRIES or len(set(entries)) != len(entries):
+                raise DrawingsFileError(
+                    f"The file is damaged: it lists {len(entries)} entries "
+                    f"({len(set(entries))} different names); a drawings file has 2 or 3."
+                )
+            for name in limits:  # each wanted array once
+                member = f"{name}.npy"
+                if member not in entries:
                     continue
                 info = archive.getinfo(member)
                 with archive.open(info) as file:
@@ -382,7 +392,7 @@ def _read_checked_npz(data: bytes, limits: dict[str, int | None]) -> dict[str, n
         raise
     except MemoryError as error:  # a last guard: the checks above should make this unreachable
         raise DrawingsFileError("The file is too large to read.") from error
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, RuntimeError) as error:
+    except UNREADABLE_ZIP_ERRORS as error:
         raise DrawingsFileError(f"The file is damaged and cannot be read ({error}).") from error
     return arrays
 

@@ -71,6 +71,23 @@ def test_not_an_npz(tmp_path):
         load_mnist(path)
 
 
+def test_a_corrupt_compressed_stream_is_a_data_error(tmp_path, sample_npz):
+    """Flipped bytes inside a deflate stream raise zlib.error, which is no OSError."""
+    with np.load(sample_npz) as sample:
+        arrays = {key: sample[key] for key in sample.files}
+    path = tmp_path / "mnist.npz"
+    np.savez_compressed(path, **arrays)
+    with zipfile.ZipFile(path) as archive:
+        first = archive.getinfo("x_test.npy")
+    data = bytearray(path.read_bytes())
+    start = first.header_offset + 30 + len(first.filename.encode()) + len(first.extra)
+    for offset in range(start + 2, start + 66):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"not a readable \.npz"):
+        load_test_set(path)
+
+
 def test_truncated_npz(tmp_path, sample_npz):
     path = tmp_path / "mnist.npz"
     path.write_bytes(sample_npz.read_bytes()[:5000])

@@ -264,3 +264,51 @@ def test_a_truncated_export_is_damaged() -> None:
     data = collection.export_npz()
     with pytest.raises(DrawingsFileError):
         read_drawings_npz(data[: len(data) // 2])
+
+
+def corrupt_stream(data: bytes) -> bytes:
+    """``data`` (a compressed .npz) with bytes flipped inside the first member's deflate stream,
+    where the zip's own structure still reads: only decompressing finds the damage."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        first = archive.infolist()[0]
+    start = first.header_offset + 30 + len(first.filename.encode()) + len(first.extra)
+    damaged = bytearray(data)
+    for offset in range(start + 2, start + 2 + min(64, first.compress_size - 4)):
+        damaged[offset] ^= 0xFF
+    return bytes(damaged)
+
+
+def test_a_corrupt_compressed_export_is_damaged_not_a_crash() -> None:
+    collection = DrawingCollection()
+    collection.add(drawn(8)[0], 8)
+    with pytest.raises(DrawingsFileError, match="damaged"):
+        read_drawings_npz(corrupt_stream(collection.export_npz()))
+
+
+def test_a_drawing_file_rotten_on_disk_is_listed_as_a_problem(tmp_path: Path) -> None:
+    folder = DrawingFolder(tmp_path / "drawings")
+    folder.add(drawn(6)[0], 6)
+    folder.add(drawn(2)[0], 2)
+    rotten = sorted((tmp_path / "drawings").glob("*.npz"))[0]
+    rotten.write_bytes(corrupt_stream(rotten.read_bytes()))
+    reopened = DrawingFolder(tmp_path / "drawings")
+    assert len(reopened.drawings()) == 1
+    assert len(reopened.problems) == 1 and rotten.name in reopened.problems[0]
+
+
+def test_an_archive_listing_a_name_many_times_is_refused_before_reading_any(monkeypatch) -> None:
+    """Each entry would be decompressed once more: a small upload, minutes of a shared CPU."""
+    reads = []
+    real_read_array = np.lib.format.read_array
+    monkeypatch.setattr(
+        np.lib.format, "read_array", lambda *a, **k: reads.append(1) or real_read_array(*a, **k)
+    )
+    entry = io.BytesIO()
+    np.save(entry, GOOD_IMAGES)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf, pytest.warns(UserWarning, match="Duplicate name"):
+        for _ in range(50):
+            zf.writestr("images.npy", entry.getvalue())
+    with pytest.raises(DrawingsFileError, match="damaged: it lists 50 entries"):
+        read_drawings_npz(archive.getvalue())
+    assert reads == []
