@@ -121,7 +121,8 @@ if teach:
         your_drawings.start_teaching(loaded)
     except (FineTuneBusyError, ModelsDirError, ValueError) as error:
         st.warning(messages.for_visitor(str(error)), icon=":material/hourglass_top:")
-job = your_drawings.teaching_job()  # Teach may have just started one
+    else:
+        st.rerun()  # draw the page again as busy: the button off, the progress polling
 snapshot = None if job is None else job.snapshot()
 if snapshot is not None and snapshot.active:
     # Only a page showing a fine-tune in progress reruns on a timer; an idle one never polls.

@@ -112,7 +112,7 @@ def fine_tune_registry() -> FineTuneRegistry:
 
 
 def start_teaching(loaded: LoadedModel) -> None:
-    """Fine-tune the session's model on its drawings in the background (a button callback)."""
+    """Fine-tune the session's model on its drawings in the background."""
     images, labels = collection().arrays()
     job = fine_tune_registry().start(loaded.model, loaded.record, images / 255.0, labels)
     st.session_state[FINE_TUNE_JOB] = job

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import errno
+import threading
 
 import numpy as np
 import pytest
 from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from streamlit.testing.v1 import AppTest
 
+from mnist_cnn import fine_tune_jobs, fine_tuning
 from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder
 from mnist_cnn.sketches import quirky_writer_set, render_non_digit, render_sketch
 
@@ -139,7 +141,12 @@ def test_public_mode_keeps_drawings_in_the_session_only(monkeypatch, isolated_mo
     assert any("No drawings yet" in info.value for info in second.info)
 
 
-def test_teaching_makes_a_new_model_this_sessions_model(timed_fragments) -> None:
+def test_teaching_makes_a_new_model_this_sessions_model(timed_fragments, monkeypatch) -> None:
+    # The run waits for the test's go, so the page is seen while it is surely in progress.
+    go = threading.Event()
+    monkeypatch.setattr(
+        fine_tune_jobs, "fine_tune", lambda *a, **k: go.wait() and fine_tuning.fine_tune(*a, **k)
+    )
     app = open_page(DRAW)
     canvases, labels = quirky_writer_set(n_per_digit=2, seed=4)
     for canvas, label in zip(canvases, labels, strict=True):
@@ -156,6 +163,8 @@ def test_teaching_makes_a_new_model_this_sessions_model(timed_fragments) -> None
     app.run()
     job = app.session_state["fine_tune_job"]
     assert timed_fragments == ["teaching_progress"]  # the progress redraws while it runs
+    assert button(app, "Teach the model my handwriting").disabled  # one run at a time
+    go.set()
     job.join(timeout=600)
     assert job.snapshot().status == "finished", job.snapshot().message
     timed_fragments.clear()
@@ -170,8 +179,6 @@ def test_teaching_makes_a_new_model_this_sessions_model(timed_fragments) -> None
 
 
 def test_a_full_collection_says_so_and_import_adds_drawings(monkeypatch) -> None:
-    from mnist_cnn.drawings_store import DrawingCollection
-
     monkeypatch.setenv("MNIST_CNN_PUBLIC", "1")
     app = upload(open_page(DRAW), "seven.png", render_sketch(7))
     app.session_state["your_drawings"] = DrawingCollection(limit=0)
@@ -213,8 +220,6 @@ def test_import_shows_the_uploaders_refusals_as_the_draw_page_does() -> None:
 
 
 def test_an_import_the_disk_cannot_hold_says_so_without_paths(monkeypatch) -> None:
-    from mnist_cnn.drawings_store import DrawingCollection
-
     def disk_full(self, drawing) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", "/srv/app/my_drawings/.partial-x")
 
