@@ -173,18 +173,15 @@ def _scores(
 
 def held_out_text(counts: np.ndarray) -> str:
     """What teaching will hold out to measure the gain on this visitor's handwriting."""
-    held_out = held_out_size(counts)
+    fraction = FineTuneConfig.holdout_fraction
+    held_out = held_out_size(counts, fraction)
+    share = f"Teaching holds out {fraction:.0%} of each digit's drawings to measure the gain"
     if held_out == 0:
-        fewest = round(1 / FineTuneConfig.holdout_fraction)
         return (
-            f"A fifth of each digit's drawings is held out to measure the gain, but that takes "
-            f"{fewest} drawings of a digit: with fewer, the gain on your handwriting is not "
-            "measured, only MNIST's."
+            f"{share}, but that takes {round(1 / fraction)} drawings of a digit: with fewer, "
+            "the gain on your handwriting is not measured, only MNIST's."
         )
-    return (
-        f"A fifth of each digit's drawings ({held_out} now) is held out to measure the gain on "
-        "your handwriting."
-    )
+    return f"{share} on your handwriting ({held_out} now)."
 
 
 def counts_text(counts: np.ndarray) -> str:
