@@ -8,14 +8,19 @@ that says what is wrong and what to do about it.
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
+
+from mnist_cnn.npz_files import (
+    UNREADABLE_ZIP_ERRORS,
+    ArrayHeader,
+    NotAnArrayError,
+    read_checked_arrays,
+)
 
 MNIST_NPZ_ENV = "MNIST_NPZ"
 EXPECTED_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -27,26 +32,6 @@ DOWNLOAD_TIMEOUT_S = 15.0
 MAX_IMAGES = 1_000_000
 
 Split = tuple[np.ndarray, np.ndarray]
-
-
-try:  # a Python built without lzma raises RuntimeError for an LZMA member instead
-    from lzma import LZMAError
-except ImportError:
-    LZMAError = RuntimeError
-
-# What reading a damaged or odd zip can raise, besides our own checks: a truncated or corrupt
-# archive (BadZipFile, EOFError, OSError), a bad header (ValueError), a corrupt deflate or LZMA
-# stream (zlib.error, LZMAError: neither is one of those), an encrypted member or an unknown
-# compression method (RuntimeError, NotImplementedError).
-UNREADABLE_ZIP_ERRORS = (
-    OSError,
-    ValueError,
-    EOFError,
-    zipfile.BadZipFile,
-    RuntimeError,
-    zlib.error,
-    LZMAError,
-)
 
 
 class DataError(RuntimeError):
@@ -107,20 +92,18 @@ def read_npz(
     keys = [f"{kind}_{split}" for split in splits for kind in ("x", "y")]
     try:
         with zipfile.ZipFile(path) as archive:
-            members = {
-                name.removesuffix(".npy"): info
-                for info in archive.infolist()
-                if (name := info.filename).endswith(".npy")
-            }
-            missing = [key for key in keys if key not in members]
+            members = set(archive.namelist())
+            missing = [key for key in keys if f"{key}.npy" not in members]
             if missing:
                 raise DataError(
                     f"{path} is missing the arrays {', '.join(missing)}. An MNIST .npz needs "
                     f"{', '.join(EXPECTED_KEYS)}, as keras.datasets.mnist saves it."
                 )
-            arrays = {key: _read_member(archive, members[key], key, path) for key in keys}
+            arrays = read_checked_arrays(archive, keys, lambda header: _check(header, path))
     except DataError:
         raise
+    except NotAnArrayError as error:
+        raise DataError(f"{path}: {error}. Save MNIST with numpy.savez.") from error
     except MemoryError as error:  # a last guard: the header checks should make it unreachable
         raise DataError(
             f"{path} asks for more memory than this machine has; it is not MNIST."
@@ -133,45 +116,25 @@ def read_npz(
     return tuple(_validated_split(arrays, split, source=str(path)) for split in splits)
 
 
-_HEADER_READERS = {
-    (1, 0): np.lib.format.read_array_header_1_0,
-    (2, 0): np.lib.format.read_array_header_2_0,
-}
-
-
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: Path):
-    """One array, after its header has shown it to be a plain array of a size it really holds."""
-    with archive.open(info) as member:
-        try:
-            version = np.lib.format.read_magic(member)
-            read_header = _HEADER_READERS.get(version)
-            if read_header is None:
-                raise ValueError(f"unsupported .npy format version {version}")
-            shape, _, dtype = read_header(member)
-        except ValueError as error:
-            raise DataError(
-                f"{path}: {key} is not a NumPy array ({error}). Save MNIST with numpy.savez."
-            ) from error
-        if dtype.hasobject:
-            raise DataError(
-                f"{path} holds object (pickled) arrays, which are never loaded for safety. "
-                "Save MNIST as plain numeric arrays."
-            )
-        _check_dtype(key, dtype, source=str(path))
-        if shape and shape[0] > MAX_IMAGES:
-            raise DataError(
-                f"{path}: {key} holds {shape[0]:,} entries, more than the {MAX_IMAGES:,} this "
-                "app reads (MNIST has 70,000 images); the file is not MNIST."
-            )
-        claimed = math.prod(shape) * dtype.itemsize
-        held = info.file_size - member.tell()
-        if claimed != held:
-            raise DataError(
-                f"{path}: the header of {key} claims shape {shape} ({claimed:,} bytes) but the "
-                f"file holds {held:,} bytes for it; the file is damaged or not MNIST."
-            )
-    with archive.open(info) as member:
-        return np.lib.format.read_array(member, allow_pickle=False)
+def _check(header: ArrayHeader, path: Path) -> None:
+    """Refuse, from its header alone, anything but a plain array of a size it really holds."""
+    if header.dtype.hasobject:
+        raise DataError(
+            f"{path} holds object (pickled) arrays, which are never loaded for safety. "
+            "Save MNIST as plain numeric arrays."
+        )
+    _check_dtype(header.name, header.dtype, source=str(path))
+    if header.shape and header.shape[0] > MAX_IMAGES:
+        raise DataError(
+            f"{path}: {header.name} holds {header.shape[0]:,} entries, more than the "
+            f"{MAX_IMAGES:,} this app reads (MNIST has 70,000 images); the file is not MNIST."
+        )
+    if not header.holds_its_claim:
+        raise DataError(
+            f"{path}: the header of {header.name} claims shape {header.shape} "
+            f"({header.claimed_bytes:,} bytes) but the file holds {header.held_bytes:,} bytes "
+            "for it; the file is damaged or not MNIST."
+        )
 
 
 def _check_dtype(key: str, dtype: np.dtype, source: str) -> None:

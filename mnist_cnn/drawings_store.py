@@ -32,7 +32,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mnist_cnn.data import UNREADABLE_ZIP_ERRORS
+from mnist_cnn.npz_files import (
+    UNREADABLE_ZIP_ERRORS,
+    ArrayHeader,
+    NotAnArrayError,
+    read_checked_arrays,
+)
 from mnist_cnn.store import PARTIAL_PREFIX, models_dir, remove_stale_partials_from
 
 DRAWINGS_DIR_ENV = "MNIST_CNN_DRAWINGS_DIR"
@@ -362,7 +367,6 @@ def _read_checked_npz(data: bytes, limits: dict[str, int | None]) -> dict[str, n
     buffer = io.BytesIO(data)
     if not zipfile.is_zipfile(buffer):
         raise DrawingsFileError("This is not an .npz file (it is not a zip archive).")
-    arrays = {}
     try:
         with zipfile.ZipFile(buffer) as archive:
             entries = archive.namelist()
@@ -371,39 +375,29 @@ def _read_checked_npz(data: bytes, limits: dict[str, int | None]) -> dict[str, n
                     f"The file is damaged: it lists {len(entries)} entries "
                     f"({len(set(entries))} different names); a drawings file has 2 or 3."
                 )
-            for name in limits:  # each wanted array once
-                member = f"{name}.npy"
-                if member not in entries:
-                    continue
-                info = archive.getinfo(member)
-                with archive.open(info) as file:
-                    shape, dtype = _array_header(file, name)
-                    _check_header(name, shape, dtype, limits[name] or _MAX_FILE_ELEMENTS)
-                    claimed = math.prod(shape) * dtype.itemsize
-                    held = info.file_size - file.tell()
-                    if claimed != held:
-                        raise DrawingsFileError(
-                            f"The file is damaged: {name} should hold {claimed:,} bytes of "
-                            f"data but holds {held:,}."
-                        )
-                with archive.open(info) as file:
-                    arrays[name] = np.lib.format.read_array(file, allow_pickle=False)
+            return read_checked_arrays(
+                archive,
+                limits,
+                lambda header: _check_header(header, limits[header.name] or _MAX_FILE_ELEMENTS),
+            )
     except DrawingsFileError:
         raise
+    except NotAnArrayError as error:
+        raise DrawingsFileError(f"The file is damaged: {error}.") from error
     except MemoryError as error:  # a last guard: the checks above should make this unreachable
         raise DrawingsFileError("The file is too large to read.") from error
     except UNREADABLE_ZIP_ERRORS as error:
         raise DrawingsFileError(f"The file is damaged and cannot be read ({error}).") from error
-    return arrays
 
 
-def _check_header(name: str, shape: tuple[int, ...], dtype: np.dtype, limit: int) -> None:
+def _check_header(header: ArrayHeader, limit: int) -> None:
     """Refuse, before any data is read, an array that is not a plain numeric one of ``limit``.
 
     Only integers and floats are drawings' stuff: objects would need unpickling, and a void or
     structured dtype can claim any item size (``|V100000000``), so that even a few elements
     would ask for terabytes.
     """
+    name, shape, dtype = header.name, header.shape, header.dtype
     if dtype.hasobject:
         raise DrawingsFileError(f"{name} holds Python objects, which are never loaded (no pickle).")
     if dtype.kind not in _NUMERIC_KINDS:  # void, structured and sub-array dtypes are kind V
@@ -414,20 +408,8 @@ def _check_header(name: str, shape: tuple[int, ...], dtype: np.dtype, limit: int
         raise DrawingsFileError(
             f"{name} has shape {shape}: too large (at most {MAX_DRAWINGS} drawings at a time)."
         )
-
-
-def _array_header(file, name: str) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype from a ``.npy`` header, without reading the data."""
-    try:
-        version = np.lib.format.read_magic(file)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(file)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(file)
-        else:
-            raise DrawingsFileError(f"{name} is in an unsupported .npy version {version}.")
-    except DrawingsFileError:
-        raise
-    except (ValueError, OSError, EOFError) as error:
-        raise DrawingsFileError(f"{name} is not a valid array ({error}).") from error
-    return tuple(shape), np.dtype(dtype)
+    if not header.holds_its_claim:
+        raise DrawingsFileError(
+            f"The file is damaged: {name} should hold {header.claimed_bytes:,} bytes of data but "
+            f"holds {header.held_bytes:,}."
+        )
