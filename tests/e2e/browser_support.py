@@ -160,7 +160,13 @@ def choose(page: Page, selectbox: Locator, option: str) -> None:
                 raise
             page.keyboard.press("Escape")  # closed, whatever state the click left it in
         else:
-            wanted.click()
+            # Typed, not clicked: the list is virtualised, and on a busy machine scrolling an
+            # option into view to click it re-rendered it out from under the click for a minute
+            # ("element was detached from the DOM, retrying"). Typing filters the list to the
+            # option, and Enter picks it.
+            page.keyboard.type(option)
+            expect(wanted).to_be_visible()
+            page.keyboard.press("Enter")
             return
 
 
