@@ -160,8 +160,7 @@ def model_summary(record: ModelRecord) -> dict:
         "created_at": metadata.get("created_at"),
         "test_accuracy": metadata.get("test_accuracy"),
         "training_seconds": metadata.get("training_seconds"),
-        # A fine-tuned model has no training recipe of its own (older ones kept their parent's).
-        "config": {} if record.taught_from else metadata.get("config") or {},
+        "config": record.training_config,
         "parent_model": metadata.get("parent_model"),
         "path": str(record.model_file),
     }

@@ -124,7 +124,12 @@ class _Reporter(keras.callbacks.Callback):
 
 def held_out_size(counts: np.ndarray, fraction: float = FineTuneConfig.holdout_fraction) -> int:
     """How many drawings `split_held_out` keeps out, given how many there are of each digit."""
-    return sum(int(count * fraction) for count in counts)
+    return sum(_held_out_of(count, fraction) for count in counts)
+
+
+def _held_out_of(count: int, fraction: float) -> int:
+    """Drawings of one digit held out: ``fraction`` of them, rounded down."""
+    return int(count * fraction)
 
 
 def split_held_out(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +141,7 @@ def split_held_out(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.n
     train, held_out = [], []
     for digit in range(NUM_CLASSES):
         indices = rng.permutation(np.flatnonzero(labels == digit))
-        n_held_out = int(len(indices) * fraction)
+        n_held_out = _held_out_of(len(indices), fraction)
         held_out.extend(indices[:n_held_out])
         train.extend(indices[n_held_out:])
     return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(held_out, dtype=np.int64))

@@ -99,6 +99,14 @@ class ModelRecord:
         return made.strftime("Run of %d %b %H:%M:%S")
 
     @property
+    def training_config(self) -> dict:
+        """The recipe the model was trained with; empty for a fine-tuned model, which has none
+        of its own (older ones kept their parent's in ``config``, which would mislead)."""
+        if self.parent_name is not None:
+            return {}
+        return self.metadata.get("config") or {}
+
+    @property
     def parent_name(self) -> str | None:
         """The name of the model this one was taught from (fine-tuned), else None."""
         parent = self.metadata.get("parent_model")

@@ -29,7 +29,7 @@ def table(records: list[ModelRecord]) -> list[ModelRecord]:
             "Id": record.key,
             "Made": record.metadata.get("created_at", ""),
             "Test accuracy": as_percent(record.metadata.get("test_accuracy")),
-            "Epochs": widgets.training_config(record).get("epochs"),
+            "Epochs": record.training_config.get("epochs"),
             "Training time": format_duration(record.metadata.get("training_seconds") or 0),
             "Recipe": "fine-tuned" if record.taught_from else widgets.describe_recipe(record),
         }
@@ -181,7 +181,7 @@ def unique_names(records: list[ModelRecord]) -> list[str]:
 
 def recipe_differences(records: list[ModelRecord], names: list[str]) -> pd.DataFrame:
     """The recipe settings that differ between the models: one row each, one column a model."""
-    configs = [widgets.training_config(record) for record in records]
+    configs = [record.training_config for record in records]
     settings_seen = sorted({key for config in configs for key in config})
     rows = []
     for key in settings_seen:

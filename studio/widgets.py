@@ -149,15 +149,7 @@ def describe_origin(record: ModelRecord) -> str:
 def describe_recipe(record: ModelRecord) -> str:
     """How the model was made: its training recipe, or what a fine-tuned one was taught from
     (it has no recipe of its own; its parent's would mislead)."""
-    return record.taught_from or describe_config(training_config(record))
-
-
-def training_config(record: ModelRecord) -> dict[str, Any]:
-    """The recipe the model was trained with; empty for a fine-tuned model (older ones kept
-    their parent's there)."""
-    if record.taught_from:
-        return {}
-    return record.metadata.get("config") or {}
+    return record.taught_from or describe_config(record.training_config)
 
 
 def describe_config(config: dict[str, Any]) -> str:

@@ -111,7 +111,7 @@ def test_a_taught_model_is_named_for_its_parent_and_claims_no_recipe(
     assert record.name == "Taught on 40 drawings (from Run of 01 Jan 00:00:00)"
     assert record.taught_from == "Taught from Run of 01 Jan 00:00:00 on 40 drawings"
     assert widgets.describe_recipe(record) == record.taught_from
-    assert widgets.training_config(record) == {} and model_summary(record)["config"] == {}
+    assert record.training_config == {} and model_summary(record)["config"] == {}
     assert model_summary(record)["parent_model"] == plain
     untaught = find_record(plain)
     assert untaught.taught_from is None and untaught.name == "Run of 01 Jan 00:00:00"
