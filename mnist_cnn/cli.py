@@ -157,11 +157,11 @@ def model_summary(record: ModelRecord) -> dict:
         "id": record.key,
         "name": record.name,
         "bundled": record.bundled,
-        "created_at": metadata.get("created_at"),
-        "test_accuracy": metadata.get("test_accuracy"),
-        "training_seconds": metadata.get("training_seconds"),
+        "created_at": metadata.created_at,
+        "test_accuracy": metadata.test_accuracy,
+        "training_seconds": metadata.training_seconds,
         "config": record.training_config,
-        "parent_model": metadata.get("parent_model"),
+        "parent_model": metadata.parent.key if metadata.parent else None,
         "path": str(record.model_file),
     }
 

@@ -9,6 +9,9 @@ pinned model (``MNIST_CNN_DEFAULT_MODEL``), else the bundled one in public mode 
 the newest trained one locally. Models load with Keras safe mode (no arbitrary code)
 and are checked to take 28x28x1 images and give 10 probabilities.
 
+A model's ``metadata.json`` is read once, into a ``ModelMetadata``: typed fields, each None
+(or empty) when missing or not of its type, so an old or hand-edited file never breaks a page.
+
 Retention: ``prune_models`` keeps the newest ``MNIST_CNN_KEEP_MODELS`` trained models
 and never the bundled, pinned or in-use ones; ``remove_stale_partials`` clears what a
 killed save left behind.
@@ -28,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # Keras is imported where a model is loaded: listing models needs no TF
     import keras
@@ -56,11 +59,105 @@ class ModelsDirError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class ParentModel:
+    """The model a taught (fine-tuned) model was taught from, and on how many drawings."""
+
+    key: str  # the parent's id when it was taught
+    name: str  # the parent's name then
+    bundled: bool | None
+    drawings: int | None
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """What a model's ``metadata.json`` says, read once by ``from_dict``.
+
+    The file stays plain JSON in the same format (``save_model`` writes the dict it is given,
+    plus ``created_at``, ``versions`` and ``parameters``). Every field may be missing: files
+    written before a field existed, a taught model (no ``config``), a file edited by hand. A
+    value of the wrong type counts as missing, so a page shows "unknown" rather than failing.
+    """
+
+    name: str | None = None  # given by a rename
+    created_at: str | None = None  # ISO 8601, UTC
+    made_with: str | None = None  # the command line, or what the app did
+    # The training recipe as saved (TrainConfig.to_dict(); older files hold fewer keys).
+    config: dict[str, Any] = field(default_factory=dict)
+    history: tuple[dict[str, Any], ...] = ()  # per-epoch figures (EpochProgress fields)
+    training_seconds: float | None = None
+    training_images: int | None = None
+    test_images: int | None = None
+    test_accuracy: float | None = None  # a fraction, 0 to 1
+    parameters: int | None = None
+    versions: dict[str, str] = field(default_factory=dict)  # library versions at the save
+    parent: ParentModel | None = None  # set for a taught model only
+    fine_tune: dict[str, Any] = field(default_factory=dict)  # a taught model's settings, figures
+
+    @classmethod
+    def from_dict(cls, values: object) -> ModelMetadata:
+        """Read a parsed ``metadata.json``; anything missing or malformed is left out."""
+        if not isinstance(values, dict):
+            return cls()
+        history = values.get("history")
+        return cls(
+            name=_text(values.get("name")),
+            created_at=_text(values.get("created_at")),
+            made_with=_text(values.get("made_with")),
+            config=_mapping(values.get("config")),
+            history=tuple(e for e in history if isinstance(e, dict))
+            if isinstance(history, list)
+            else (),
+            training_seconds=_number(values.get("training_seconds")),
+            training_images=_whole_number(values.get("training_images")),
+            test_images=_whole_number(values.get("test_images")),
+            test_accuracy=_number(values.get("test_accuracy")),
+            parameters=_whole_number(values.get("parameters")),
+            versions=_mapping(values.get("versions")),
+            parent=_parent(values),
+            fine_tune=_mapping(values.get("fine_tune")),
+        )
+
+
+def _text(value: object) -> str | None:
+    """A non-empty string, stripped, else None."""
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _whole_number(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _parent(values: dict) -> ParentModel | None:
+    key = _text(values.get("parent_model"))
+    if key is None:
+        return None
+    bundled = values.get("parent_bundled")
+    return ParentModel(
+        key=key,
+        name=_text(values.get("parent_name")) or key,
+        bundled=bundled if isinstance(bundled, bool) else None,
+        drawings=_whole_number(values.get("drawings")),
+    )
+
+
+@dataclass(frozen=True)
 class ModelRecord:
     """A saved model on disk: its folder and its metadata."""
 
     folder: Path
-    metadata: dict
+    metadata: ModelMetadata
     bundled: bool
 
     @property
@@ -85,9 +182,8 @@ class ModelRecord:
     def name(self) -> str:
         """A readable name: the one given by a rename, else what it was taught on (a fine-tuned
         model), else when the model was made."""
-        given = self.metadata.get("name")
-        if isinstance(given, str) and given.strip():
-            return given.strip()
+        if self.metadata.name is not None:
+            return self.metadata.name
         if self.bundled:
             return "Bundled model"
         if self.parent_name is not None:
@@ -102,17 +198,15 @@ class ModelRecord:
     def training_config(self) -> dict:
         """The recipe the model was trained with; empty for a fine-tuned model, which has none
         of its own (older ones kept their parent's in ``config``, which would mislead)."""
-        if self.parent_name is not None:
+        if self.metadata.parent is not None:
             return {}
-        return self.metadata.get("config") or {}
+        return self.metadata.config
 
     @property
     def parent_name(self) -> str | None:
         """The name of the model this one was taught from (fine-tuned), else None."""
-        parent = self.metadata.get("parent_model")
-        if not parent:
-            return None
-        return str(self.metadata.get("parent_name") or parent)
+        parent = self.metadata.parent
+        return None if parent is None else parent.name
 
     @property
     def taught_from(self) -> str | None:
@@ -123,7 +217,7 @@ class ModelRecord:
 
     @property
     def _drawings_text(self) -> str:
-        drawings = self.metadata.get("drawings")
+        drawings = self.metadata.parent.drawings if self.metadata.parent else None
         return f"{drawings} drawing{'' if drawings == 1 else 's'}"
 
 
@@ -173,7 +267,7 @@ def save_model(
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    return ModelRecord(final, metadata, bundled=False)
+    return ModelRecord(final, ModelMetadata.from_dict(metadata), bundled=False)
 
 
 def _fsync(path: Path) -> None:
@@ -265,7 +359,12 @@ def active_record(directory: str | os.PathLike | None = None) -> ModelRecord:
     return ModelRecord(newest[0], _read_metadata(newest[0]), bundled=False)
 
 
-def _read_metadata(folder: Path) -> dict:
+def _read_metadata(folder: Path) -> ModelMetadata:
+    return ModelMetadata.from_dict(_read_metadata_file(folder))
+
+
+def _read_metadata_file(folder: Path) -> object:
+    """The folder's ``metadata.json`` as parsed JSON; {} when it is missing or not JSON."""
     try:
         return json.loads((folder / METADATA_FILE).read_text())
     except (OSError, ValueError):
@@ -364,9 +463,10 @@ def rename_model(record: ModelRecord, name: str) -> ModelRecord:
     name = name.strip()
     if not name:
         raise ValueError("A model's name cannot be empty.")
-    metadata = {**record.metadata, "name": name}
+    saved = _read_metadata_file(record.folder)  # every key, known to this version or not
+    metadata = {**(saved if isinstance(saved, dict) else {}), "name": name}
     _write_atomically(record.folder / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
-    return ModelRecord(record.folder, metadata, bundled=False)
+    return ModelRecord(record.folder, ModelMetadata.from_dict(metadata), bundled=False)
 
 
 def delete_model(record: ModelRecord) -> None:

@@ -27,10 +27,10 @@ def table(records: list[ModelRecord]) -> list[ModelRecord]:
         {
             "Name": record.name,
             "Id": record.key,
-            "Made": record.metadata.get("created_at", ""),
-            "Test accuracy": as_percent(record.metadata.get("test_accuracy")),
+            "Made": record.metadata.created_at or "",
+            "Test accuracy": as_percent(record.metadata.test_accuracy),
             "Epochs": record.training_config.get("epochs"),
-            "Training time": format_duration(record.metadata.get("training_seconds") or 0),
+            "Training time": format_duration(record.metadata.training_seconds or 0),
             "Recipe": "fine-tuned" if record.taught_from else widgets.describe_recipe(record),
         }
         for record in records
@@ -56,19 +56,18 @@ def details(record: ModelRecord) -> None:
     metadata = record.metadata
     st.subheader(record.name)
     accuracy, duration, size = st.columns(3)
-    test_accuracy = metadata.get("test_accuracy")
+    test_accuracy = metadata.test_accuracy
     accuracy.metric(
-        "Test accuracy", f"{test_accuracy:.2%}" if isinstance(test_accuracy, float) else "unknown"
+        "Test accuracy", f"{test_accuracy:.2%}" if test_accuracy is not None else "unknown"
     )
-    duration.metric("Training time", format_duration(metadata.get("training_seconds") or 0))
-    size.metric("Parameters", f"{metadata.get('parameters', 0):,}")
+    duration.metric("Training time", format_duration(metadata.training_seconds or 0))
+    size.metric("Parameters", f"{metadata.parameters or 0:,}")
     st.caption(f"Id `{record.key}` · {widgets.describe_origin(record)}")
     st.caption(widgets.describe_recipe(record))
-    if metadata.get("made_with"):
-        st.caption(messages.for_visitor(f"Made with: {metadata['made_with']}"))
-    history = metadata.get("history") or []
-    if history:
-        widgets.plotly(charts.history_figure({record.name: history}))
+    if metadata.made_with:
+        st.caption(messages.for_visitor(f"Made with: {metadata.made_with}"))
+    if metadata.history:
+        widgets.plotly(charts.history_figure({record.name: metadata.history}))
     actions = st.container(horizontal=True)
     widgets.model_download(record, "Download (.keras)", actions, key=f"download-{record.key}")
     actions.button(
@@ -136,9 +135,7 @@ def compare(records: list[ModelRecord]) -> None:
         records = records[:MAX_COMPARED]
     names = unique_names(records)
     st.subheader("Validation, per epoch")
-    histories = {
-        name: r.metadata.get("history") or [] for name, r in zip(names, records, strict=True)
-    }
+    histories = {name: r.metadata.history for name, r in zip(names, records, strict=True)}
     widgets.plotly(charts.history_figure(histories))
 
     st.subheader("Recipe differences")

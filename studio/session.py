@@ -117,8 +117,8 @@ def picker() -> ModelRecord:
 
 def option_text(record: ModelRecord) -> str:
     """'Bundled model · 99.41%' or 'Run of 26 Nov 10:15:03 · 98.10%'."""
-    accuracy = record.metadata.get("test_accuracy")
-    score = f" · {accuracy:.2%}" if isinstance(accuracy, float) else ""
+    accuracy = record.metadata.test_accuracy
+    score = f" · {accuracy:.2%}" if accuracy is not None else ""
     name = record.name
     if record.bundled and "Bundled" not in name:
         name = f"{name} (Bundled)"

@@ -118,7 +118,7 @@ def outcome(snapshot: JobSnapshot, ours: bool = True) -> None:
     last = snapshot.epochs[-1] if snapshot.epochs else None
     st.success(
         f"Training finished: test accuracy {snapshot.test_accuracy:.2%} on "
-        f"{widgets.count(record.metadata.get('test_images'), 'test image')}. "
+        f"{widgets.count(record.metadata.test_images, 'test image')}. "
         + (
             f"It is now your model on every page: {record.name}."
             if ours
@@ -132,6 +132,6 @@ def outcome(snapshot: JobSnapshot, ours: bool = True) -> None:
         figures[1].metric("Training accuracy", f"{last.accuracy:.2%}")
         if last.val_accuracy is not None:
             figures[2].metric("Validation accuracy", f"{last.val_accuracy:.2%}")
-    figures[3].metric("Training time", format_duration(record.metadata.get("training_seconds", 0)))
+    figures[3].metric("Training time", format_duration(record.metadata.training_seconds or 0))
     widgets.model_download(record, "Download the model (.keras)")
     charts_of(snapshot)

@@ -103,12 +103,11 @@ def model_card() -> None:
             return
         for notice in session.notices():
             st.info(notice, icon=":material/swap_horiz:")
-        metadata = record.metadata
-        accuracy = metadata.get("test_accuracy")
+        accuracy = record.metadata.test_accuracy
         st.metric(
             "Test accuracy",
-            f"{accuracy:.2%}" if isinstance(accuracy, float) else "unknown",
-            help=f"On {count(metadata.get('test_images'), 'MNIST test image')}.",
+            f"{accuracy:.2%}" if accuracy is not None else "unknown",
+            help=f"On {count(record.metadata.test_images, 'MNIST test image')}.",
         )
         st.caption(describe_origin(record))
         st.caption(describe_recipe(record))
@@ -134,7 +133,7 @@ def model_download(
 
 def describe_origin(record: ModelRecord) -> str:
     """Where a model came from, in words: bundled with the app or trained here, and when."""
-    created = record.metadata.get("created_at")
+    created = record.metadata.created_at
     when = ""
     if created:
         try:

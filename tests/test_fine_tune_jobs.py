@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ from mnist_cnn import canvas_to_mnist, load_model
 from mnist_cnn.fine_tune_jobs import FineTuneBusyError, FineTuneRegistry
 from mnist_cnn.fine_tuning import FineTuneConfig
 from mnist_cnn.sketches import quirky_writer_set
-from mnist_cnn.store import bundled_record, load_record, trained_records
+from mnist_cnn.store import METADATA_FILE, bundled_record, load_record, trained_records
 
 QUICK = FineTuneConfig(steps=8, holdout_fraction=0.25)
 
@@ -36,7 +38,7 @@ def test_a_finished_job_saves_a_model_that_names_its_parent(
     assert snapshot.progress is not None and snapshot.progress.step == QUICK.steps
     [saved] = trained_records(isolated_models_dir)
     assert snapshot.record.key == saved.key
-    metadata = saved.metadata
+    metadata = json.loads((saved.folder / METADATA_FILE).read_text())
     assert metadata["parent_model"] == parent.key and metadata["parent_bundled"] is True
     assert metadata["drawings"] == len(labels) and metadata["parent_name"] == "Bundled model"
     # It says what it is, and does not pass its parent's training recipe off as its own.

@@ -1,9 +1,10 @@
+import json
 import threading
 
 import pytest
 
 from mnist_cnn.jobs import TrainingBusyError, TrainingRegistry, train_evaluate_save
-from mnist_cnn.store import ModelsDirError, active_record, trained_records
+from mnist_cnn.store import METADATA_FILE, ModelsDirError, active_record, trained_records
 from mnist_cnn.training import TrainConfig
 
 
@@ -25,7 +26,7 @@ def wait_for_batches(job, count=1):
 def test_train_evaluate_save_makes_the_new_model_active(sample_npz):
     outcome = train_evaluate_save(TrainConfig(epochs=1), data_path=sample_npz, made_with="test")
     assert outcome.record is not None and active_record().folder == outcome.record.folder
-    metadata = outcome.record.metadata
+    metadata = json.loads((outcome.record.folder / METADATA_FILE).read_text())
     assert metadata["made_with"] == "test" and metadata["config"]["epochs"] == 1
     assert metadata["test_accuracy"] == outcome.evaluation.accuracy
     assert len(metadata["history"]) == 1 and metadata["test_images"] == 300

@@ -9,12 +9,18 @@ import pytest
 from mnist_cnn.inference import predict
 from mnist_cnn.model import build_model
 from mnist_cnn.store import (
+    METADATA_FILE,
+    MODEL_FILE,
     ModelLoadError,
+    ModelMetadata,
+    ParentModel,
     active_record,
     bundled_record,
+    find_record,
     load_active,
     load_model,
     models_dir,
+    rename_model,
     save_model,
     trained_records,
 )
@@ -66,7 +72,7 @@ def test_failed_save_leaves_previous_model_loadable(monkeypatch, isolated_models
         save_model(build_model(), {"name": "bad"})
     assert [p.name for p in isolated_models_dir.iterdir() if p.name.startswith(".")] == []
     loaded = load_active()
-    assert loaded.record.metadata["name"] == "good" and not loaded.warnings
+    assert loaded.record.metadata.name == "good" and not loaded.warnings
     np.testing.assert_allclose(predict(loaded.model, PROBE), predict(good, PROBE), atol=1e-6)
 
 
@@ -75,7 +81,7 @@ def test_leftover_partial_folder_from_a_killed_process_is_ignored(isolated_model
     partial = isolated_models_dir / ".partial-killed"
     partial.mkdir()
     (partial / "model.keras").write_bytes(b"PK")
-    assert load_active().record.metadata["name"] == "good"
+    assert load_active().record.metadata.name == "good"
 
 
 def test_corrupt_newest_model_warns_and_falls_back():
@@ -84,7 +90,7 @@ def test_corrupt_newest_model_warns_and_falls_back():
     corrupt.model_file.write_bytes(b"not a keras archive")
     with pytest.warns(RuntimeWarning, match="corrupt or not a Keras model"):
         loaded = load_active()
-    assert loaded.record.metadata["name"] == "good"
+    assert loaded.record.metadata.name == "good"
     assert len(loaded.warnings) == 1 and str(corrupt.model_file) in loaded.warnings[0]
     with pytest.warns(RuntimeWarning):
         assert load_model().count_params() == 121_930
@@ -136,9 +142,9 @@ def test_bundled_model_loads_and_says_how_it_was_made():
     record = bundled_record()
     model = load_model(record.model_file)
     assert model.count_params() == 121_930
-    assert record.metadata["made_with"].startswith("python -m mnist_cnn train")
-    assert record.metadata["test_accuracy"] >= 0.99
-    assert record.metadata["test_images"] == 10_000
+    assert record.metadata.made_with.startswith("python -m mnist_cnn train")
+    assert record.metadata.test_accuracy >= 0.99
+    assert record.metadata.test_images == 10_000
 
 
 def test_a_good_trained_model_loads_even_without_the_bundled_one(monkeypatch, tmp_path):
@@ -147,3 +153,80 @@ def test_a_good_trained_model_loads_even_without_the_bundled_one(monkeypatch, tm
     assert load_active().record.folder == saved.folder
     with pytest.raises(ModelLoadError, match="bundled model is missing"):
         bundled_record()
+
+
+# --- Metadata -------------------------------------------------------------------------------
+
+
+def listed_with(folder, metadata_text: str):
+    """The record of a trained model whose metadata.json holds ``metadata_text`` (listing a model
+    reads only its metadata: a stand-in model file will do)."""
+    model_folder = folder / "20260101T000000000000Z"
+    model_folder.mkdir(parents=True)
+    (model_folder / MODEL_FILE).write_bytes(b"PK")
+    (model_folder / METADATA_FILE).write_text(metadata_text)
+    return find_record(model_folder.name)
+
+
+def test_metadata_written_before_recipes_still_loads(isolated_models_dir):
+    old = {
+        "config": {"epochs": 10, "batch_size": 32, "learning_rate": 0.001, "augment": True},
+        "history": [{"epoch": 1, "loss": 0.2, "accuracy": 0.94}],
+        "training_seconds": 61,
+        "test_accuracy": 0.9912,
+        "created_at": "2026-01-01T00:00:00+00:00",
+    }
+    record = listed_with(isolated_models_dir, json.dumps(old))
+    metadata = record.metadata
+    assert metadata.config == old["config"] == record.training_config
+    assert metadata.history == ({"epoch": 1, "loss": 0.2, "accuracy": 0.94},)
+    assert metadata.training_seconds == 61.0 and metadata.test_accuracy == 0.9912
+    assert metadata.created_at == old["created_at"] and metadata.made_with is None
+    assert metadata.parameters is None and metadata.versions == {} and metadata.parent is None
+    assert record.name == "Run of 01 Jan 00:00:00" and record.taught_from is None
+
+
+def test_a_malformed_metadata_field_counts_as_missing(isolated_models_dir):
+    malformed = {
+        "name": 7,
+        "test_accuracy": "0.99",
+        "training_seconds": "slow",
+        "test_images": 1.5,
+        "parameters": True,
+        "history": [{"epoch": 1}, "epoch 2"],
+        "config": ["epochs", 5],
+        "parent_model": 42,
+        "created_at": None,
+    }
+    record = listed_with(isolated_models_dir, json.dumps(malformed))
+    assert record.metadata == ModelMetadata(history=({"epoch": 1},))
+    assert record.name == "Run of 01 Jan 00:00:00" and record.training_config == {}
+    for unreadable in ("[1, 2]", "not JSON", ""):
+        (record.folder / METADATA_FILE).write_text(unreadable)
+        assert find_record(record.key).metadata == ModelMetadata()
+
+
+def test_metadata_round_trips_through_its_file(isolated_models_dir):
+    written = {
+        "made_with": "web app: fine-tuned on 40 drawings",
+        "parent_model": "bundled",
+        "parent_name": "Bundled model",
+        "parent_bundled": True,
+        "drawings": 40,
+        "fine_tune": {"steps": 8},
+        "training_seconds": 3.2,
+        "test_images": 300,
+        "test_accuracy": 0.97,
+        "a_later_field": [1, 2],  # unknown to this version: kept on disk
+    }
+    saved = save_model(build_model(), written)
+    read_back = find_record(saved.key).metadata
+    assert read_back == saved.metadata
+    assert read_back.parent == ParentModel("bundled", "Bundled model", True, 40)
+    assert read_back.fine_tune == {"steps": 8} and read_back.test_images == 300
+    assert read_back.parameters == 121_930 and read_back.created_at is not None
+    renamed = rename_model(saved, "  mine ")
+    assert renamed.metadata == find_record(saved.key).metadata
+    assert renamed.metadata.name == "mine" and renamed.metadata.parent == read_back.parent
+    on_disk = json.loads((saved.folder / METADATA_FILE).read_text())
+    assert {key: on_disk[key] for key in written} == written and on_disk["name"] == "mine"
