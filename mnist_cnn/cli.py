@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from mnist_cnn.augment import AUGMENTATIONS
 from mnist_cnn.data import DataError, load_test_set
+from mnist_cnn.describe import describe_config
 from mnist_cnn.drawing import canvas_to_mnist
 from mnist_cnn.evaluation import evaluate, format_report
 from mnist_cnn.images import ImageReadError, read_image
@@ -30,6 +31,7 @@ from mnist_cnn.store import (
 from mnist_cnn.training import RECIPES, SCHEDULES, BatchProgress, EpochProgress, TrainConfig
 
 DEFAULTS = TrainConfig()
+TUNED = TrainConfig.tuned()
 # Options that override a field of the chosen recipe when given (argparse dest = field name).
 RECIPE_OPTIONS = (
     "epochs",
@@ -94,7 +96,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 def run_train(args: argparse.Namespace) -> int:
     remove_stale_partials(args.models_dir)
     config = train_config(args)
-    print(f"Recipe: {config.recipe} ({describe(config)})")
+    print(f"Recipe: {describe_config(config.to_dict())}")
     outcome = train_evaluate_save(
         config,
         listener=ProgressBar(),
@@ -105,17 +107,6 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"Test accuracy: {outcome.evaluation.accuracy:.4f}")
     print(f"Saved to {outcome.record.folder}")
     return 0
-
-
-def describe(config: TrainConfig) -> str:
-    rate = (
-        f"learning rate {config.learning_rate:g}"
-        if config.schedule == "constant"
-        else f"learning rate warm-up to {config.learning_rate:g} over {config.warmup_epochs:g} "
-        "epochs, then cosine decay"
-    )
-    augmentation = f"{config.augmentation} augmentation" if config.augment else "no augmentation"
-    return f"{config.epochs} epochs, batch {config.batch_size}, {rate}, {augmentation}"
 
 
 def chosen_model(args: argparse.Namespace):
@@ -145,7 +136,7 @@ def run_models(args: argparse.Namespace) -> int:
         print(
             f"{summary['id']:<24} {summary['created_at'] or '?':<26} "
             f"{f'{accuracy:.4f}' if accuracy is not None else '?':>8}  "
-            f"{record.taught_from or recipe_text(summary['config'])}"
+            f"{record.recipe_text}"
         )
     return 0
 
@@ -164,16 +155,6 @@ def model_summary(record: ModelRecord) -> dict:
         "parent_model": metadata.parent.key if metadata.parent else None,
         "path": str(record.model_file),
     }
-
-
-def recipe_text(config: dict) -> str:
-    if not config:
-        return "?"
-    return " ".join(
-        f"{key}={config[key]}"
-        for key in ("epochs", "batch_size", "learning_rate", "validation_split", "augment")
-        if key in config
-    )
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -209,8 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--recipe",
         choices=RECIPES,
         default="seed",
-        help="seed: Adam 1e-3, no augmentation (default); tuned: batch 64, warm-up + cosine "
-        "learning rate to a 5e-3 peak, light shifts and rotations. The options below change it.",
+        help=f"seed: Adam {DEFAULTS.learning_rate:g}, no augmentation (default); tuned: batch "
+        f"{TUNED.batch_size}, warm-up + cosine learning rate to a {TUNED.learning_rate:g} peak, "
+        "light shifts and rotations. The options below change it.",
     )
     train_parser.add_argument("--epochs", type=int, help=f"default {DEFAULTS.epochs}")
     train_parser.add_argument("--batch-size", type=int, help=f"default {DEFAULTS.batch_size}")

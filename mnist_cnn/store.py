@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # Keras is imported where a model is loaded: listing models n
     import keras
 
 from mnist_cnn import settings
+from mnist_cnn.describe import count, describe_config
 
 MODELS_DIR_ENV = "MNIST_CNN_MODELS_DIR"
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "trained_models"
@@ -216,9 +217,14 @@ class ModelRecord:
         return f"Taught from {self.parent_name} on {self._drawings_text}"
 
     @property
+    def recipe_text(self) -> str:
+        """How the model was made, in words: its training recipe, or what a fine-tuned one was
+        taught from (it has no recipe of its own; its parent's would mislead)."""
+        return self.taught_from or describe_config(self.training_config)
+
+    @property
     def _drawings_text(self) -> str:
-        drawings = self.metadata.parent.drawings if self.metadata.parent else None
-        return f"{drawings} drawing{'' if drawings == 1 else 's'}"
+        return count(self.metadata.parent.drawings if self.metadata.parent else None, "drawing")
 
 
 @dataclass

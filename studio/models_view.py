@@ -31,7 +31,7 @@ def table(records: list[ModelRecord]) -> list[ModelRecord]:
             "Test accuracy": as_percent(record.metadata.test_accuracy),
             "Epochs": record.training_config.get("epochs"),
             "Training time": format_duration(record.metadata.training_seconds or 0),
-            "Recipe": "fine-tuned" if record.taught_from else widgets.describe_recipe(record),
+            "Recipe": "fine-tuned" if record.taught_from else record.recipe_text,
         }
         for record in records
     ]
@@ -63,7 +63,7 @@ def details(record: ModelRecord) -> None:
     duration.metric("Training time", format_duration(metadata.training_seconds or 0))
     size.metric("Parameters", f"{metadata.parameters or 0:,}")
     st.caption(f"Id `{record.key}` · {widgets.describe_origin(record)}")
-    st.caption(widgets.describe_recipe(record))
+    st.caption(record.recipe_text)
     if metadata.made_with:
         st.caption(messages.for_visitor(f"Made with: {metadata.made_with}"))
     if metadata.history:

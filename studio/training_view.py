@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mnist_cnn.describe import count
 from mnist_cnn.jobs import JobSnapshot, TrainingJob
 from studio import charts, messages, session, widgets
 
@@ -118,7 +119,7 @@ def outcome(snapshot: JobSnapshot, ours: bool = True) -> None:
     last = snapshot.epochs[-1] if snapshot.epochs else None
     st.success(
         f"Training finished: test accuracy {snapshot.test_accuracy:.2%} on "
-        f"{widgets.count(record.metadata.test_images, 'test image')}. "
+        f"{count(record.metadata.test_images, 'test image')}. "
         + (
             f"It is now your model on every page: {record.name}."
             if ours

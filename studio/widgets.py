@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 import streamlit as st
 
+from mnist_cnn.describe import count
 from mnist_cnn.store import LoadedModel, ModelLoadError, ModelRecord
 from studio import messages, session
 
@@ -110,7 +111,7 @@ def model_card() -> None:
             help=f"On {count(record.metadata.test_images, 'MNIST test image')}.",
         )
         st.caption(describe_origin(record))
-        st.caption(describe_recipe(record))
+        st.caption(record.recipe_text)
         for problem in problems:
             st.warning(messages.for_visitor(problem))
 
@@ -143,43 +144,6 @@ def describe_origin(record: ModelRecord) -> str:
     if record.bundled:
         return f"Bundled with the app, trained{when}" if when else "Bundled with the app"
     return f"Trained here{when}"
-
-
-def describe_recipe(record: ModelRecord) -> str:
-    """How the model was made: its training recipe, or what a fine-tuned one was taught from
-    (it has no recipe of its own; its parent's would mislead)."""
-    return record.taught_from or describe_config(record.training_config)
-
-
-def describe_config(config: dict[str, Any]) -> str:
-    """A training recipe in one line: '5 epochs · batch 32 · learning rate 0.001 · ...'."""
-    if not config:
-        return "Training settings not recorded."
-    rate = config.get("learning_rate")
-    split = config.get("validation_split")
-    rate_text = f"learning rate {rate:g}" if isinstance(rate, int | float) else "learning rate ?"
-    if config.get("schedule", "constant") != "constant":
-        rate_text += " (peak; warm-up + cosine decay)"
-    augmentation = config.get("augmentation")
-    augmented = f"{augmentation} augmentation" if augmentation else "augmented"
-    parts = [
-        count(config.get("epochs"), "epoch"),
-        f"batch {config.get('batch_size', '?')}",
-        rate_text,
-        f"{split:.0%} validation" if isinstance(split, int | float) else "validation ?",
-        f"seed {config.get('seed', '?')}",
-        augmented if config.get("augment") else "no augmentation",
-    ]
-    if config.get("recipe") in ("seed", "tuned"):
-        parts.insert(0, f"{config['recipe']} recipe")
-    return " · ".join(parts)
-
-
-def count(number: object, noun: str) -> str:
-    """'1 epoch', '10,000 test images'; '? epochs' when the number was not recorded."""
-    if not isinstance(number, int):
-        return f"? {noun}s"
-    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
 
 
 # --- Charts and images -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from apptest_support import APP, DRAW, EVALUATE, TRAIN, USE_APP_ENVIRONMENT, ope
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.training import BatchProgress, TrainConfig
+from mnist_cnn.training import BatchProgress
 from studio import charts, runtime, widgets
 
 pytestmark = USE_APP_ENVIRONMENT
@@ -124,20 +124,6 @@ def test_live_chart_specs_stay_the_same_as_data_comes_in() -> None:
     more = charts.batch_frame([batch_report(b, None) for b in (10, 20, 30)], "loss")
     assert list(few.columns) == list(more.columns) == ["epoch", "value", "series"]
     assert set(more["series"]) == {charts.RAW, charts.SMOOTHED}
-
-
-def test_model_card_words() -> None:
-    config = TrainConfig(epochs=1).to_dict()
-    assert widgets.describe_config(config).startswith(
-        "seed recipe · 1 epoch · batch 32 · learning rate 0.001 · "
-    )
-    tuned = widgets.describe_config(TrainConfig.tuned().to_dict())
-    assert tuned.startswith("tuned recipe · 5 epochs · batch 64 · learning rate 0.005 (peak; ")
-    assert tuned.endswith("light augmentation")
-    old_card = {"epochs": 10, "batch_size": 32, "learning_rate": 0.001, "augment": True}
-    assert widgets.describe_config(old_card).endswith("augmented")  # saved before recipes
-    assert widgets.describe_config({}) == "Training settings not recorded."
-    assert widgets.count(10000, "test image") == "10,000 test images"
 
 
 def test_enlarged_digits_stay_square_and_crisp() -> None:

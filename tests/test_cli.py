@@ -36,7 +36,7 @@ def test_train_takes_the_tuned_recipe_and_records_it(sample_npz, isolated_models
     args = ["train", "--recipe", "tuned", "--epochs", "1", "--data", str(sample_npz)]
     assert main(args) == 0
     output = capsys.readouterr().out
-    assert "Recipe: tuned (1 epochs, batch 64, learning rate warm-up to 0.005" in output
+    assert "Recipe: tuned recipe · 1 epoch · batch 64 · learning rate 0.005 (peak; " in output
     (folder,) = isolated_models_dir.iterdir()
     config = json.loads((folder / "metadata.json").read_text())["config"]
     assert config["recipe"] == "tuned" and config["schedule"] == "warmup_cosine"
@@ -137,8 +137,8 @@ def test_models_lists_ids_for_people_and_scripts(sample_npz, isolated_models_dir
     assert main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["id", "made", "test"]
-    assert lines[1].startswith("bundled ") and "epochs=10" in lines[1]
-    assert lines[2].startswith(folder.name) and "epochs=1 " in lines[2]
+    assert lines[1].startswith("bundled ") and " 10 epochs · " in lines[1]
+    assert lines[2].startswith(folder.name) and " 1 epoch · " in lines[2]
     assert main(["models", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [m["id"] for m in listed] == ["bundled", folder.name]

@@ -98,7 +98,6 @@ def test_a_taught_model_is_named_for_its_parent_and_claims_no_recipe(
     and CLI line show that rather than a training recipe, even when (as older ones do) its
     metadata kept its parent's ``config``."""
     from mnist_cnn.cli import model_summary
-    from studio import widgets
 
     plain, taught = copies(saved_model, isolated_models_dir, 2)
     metadata_file = isolated_models_dir / taught / "metadata.json"
@@ -110,7 +109,7 @@ def test_a_taught_model_is_named_for_its_parent_and_claims_no_recipe(
     record = find_record(taught)
     assert record.name == "Taught on 40 drawings (from Run of 01 Jan 00:00:00)"
     assert record.taught_from == "Taught from Run of 01 Jan 00:00:00 on 40 drawings"
-    assert widgets.describe_recipe(record) == record.taught_from
+    assert record.recipe_text == record.taught_from
     assert record.training_config == {} and model_summary(record)["config"] == {}
     assert model_summary(record)["parent_model"] == plain
     untaught = find_record(plain)
