@@ -9,13 +9,13 @@ straight from that folder, skipping this file (no sidebar card, no page config).
 
 import streamlit as st
 
-from studio import resources, runtime, widgets
+from studio import model_card, page_end, resources, runtime, styles
 
 runtime.adapt_streamlit_to_tensorflow()
 runtime.hide_error_details_in_public_mode()  # no tracebacks or server paths for visitors
 runtime.start_loading_tensorflow()  # while the first page draws
 st.set_page_config(page_title="MNIST CNN Studio", page_icon="✏️", layout="wide")
-widgets.compact_on_phones()
+styles.compact_on_phones()
 resources.remove_stale_partials()  # once per server start
 
 page = st.navigation(
@@ -35,8 +35,8 @@ if runtime.tensorflow_loaded():
     from studio import your_drawings  # imports TensorFlow: here, not before the first page
 
     your_drawings.adopt_taught_model()  # before the sidebar shows this session's model
-    widgets.model_card()
-    widgets.run_page(page)
+    model_card.in_sidebar()
+    page_end.run_page(page)
 else:
     notice = st.sidebar.empty()
     notice.info(
@@ -44,7 +44,7 @@ else:
         "(a few seconds).",
         icon=":material/hourglass_top:",
     )
-    widgets.run_page(page)
+    page_end.run_page(page)
     runtime.page_drawn()
     notice.empty()
-    widgets.model_card()
+    model_card.in_sidebar()

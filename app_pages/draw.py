@@ -6,7 +6,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from mnist_cnn.images import MAX_PIXELS, ImageReadError, read_image
 from mnist_cnn.inference import predict
-from studio import runtime, widgets
+from studio import digit_images, model_card, prediction_view, runtime, styles
 
 CANVAS_SIZE = 280
 DEFAULT_BRUSH = 18
@@ -77,12 +77,12 @@ def drawing_board() -> None:
                 else "Draw a digit on the canvas to see the model's prediction.",
                 icon=":material/draw:",
             )
-        model = widgets.model_or_stop().model
+        model = model_card.model_or_stop().model
         if stages is not None:
             predicted = None
             if looks_like_digit(stages.centred, stages.ink):
                 probabilities = predict(model, stages.centred[np.newaxis])[0]
-                widgets.prediction(probabilities, head_start=True)
+                prediction_view.prediction(probabilities, head_start=True)
                 predicted = int(np.argmax(probabilities))
                 inside_view.see_inside_link(
                     stages.centred, "your upload" if using_upload else "your drawing"
@@ -106,13 +106,13 @@ def drawing_board() -> None:
             type=["png", "jpg", "jpeg"],
             key="upload",
         )
-        widgets.show_upload_errors()
+        styles.show_upload_errors()
         if upload_problem:
             st.error(upload_problem, icon=":material/broken_image:")
 
     if stages is not None:
         st.subheader("What the model sees")
-        widgets.drawing_stages(stages)
+        digit_images.drawing_stages(stages)
 
 
 st.session_state.setdefault("canvas_round", 0)

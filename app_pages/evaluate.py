@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mnist_cnn.data import DataError
-from studio import evaluation_view, messages, resources, widgets
+from studio import evaluation_view, messages, model_card, page_end, resources
 
 st.title("Evaluate the model")
 st.caption(
@@ -11,13 +11,13 @@ st.caption(
     "Click a square of the confusion matrix to see the digits behind it."
 )
 
-record = widgets.model_or_stop().record
+record = model_card.model_or_stop().record
 try:
     images, _ = resources.test_set()
     evaluation = resources.evaluation(record)
 except DataError as error:
     st.error(messages.for_visitor(str(error)), icon=":material/error:")
-    widgets.end_page()
+    page_end.end_page()
 
 evaluation_view.summary(evaluation)
 

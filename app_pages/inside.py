@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from studio import inside_view, widgets
+from studio import inside_view, model_card, page_end
 
 st.title("Inside the CNN")
 st.caption(
@@ -10,7 +10,7 @@ st.caption(
     "decided the answer, and how far it can be pushed before the answer changes."
 )
 
-loaded = widgets.model_or_stop()
+loaded = model_card.model_or_stop()
 digit = inside_view.current_digit()
 if digit is None:
     st.info(
@@ -20,7 +20,7 @@ if digit is None:
     )
     st.page_link("app_pages/draw.py", label="Draw a digit", icon=":material/draw:")
     st.page_link("app_pages/evaluate.py", label="Evaluate", icon=":material/analytics:")
-    widgets.end_page()
+    page_end.end_page()
 
 outputs = inside_view.overview(loaded, digit)
 

@@ -8,7 +8,16 @@ from mnist_cnn.data import DataError
 from mnist_cnn.drawings_store import DrawingCollection, DrawingsFileError
 from mnist_cnn.fine_tune_jobs import FineTuneBusyError, FineTuneJob
 from mnist_cnn.store import LoadedModel, ModelsDirError
-from studio import charts, messages, resources, widgets, your_drawings
+from studio import (
+    chart_display,
+    charts,
+    digit_images,
+    messages,
+    model_card,
+    resources,
+    styles,
+    your_drawings,
+)
 
 # Seconds between progress updates while the model is being taught.
 LIVE_REFRESH_S = 0.5
@@ -25,7 +34,7 @@ st.caption(
     )
 )
 
-loaded = widgets.model_or_stop()
+loaded = model_card.model_or_stop()
 your_drawings.last_saved()
 drawings = your_drawings.collection()
 for problem in getattr(drawings, "problems", []):
@@ -66,7 +75,7 @@ def scores_and_gallery(loaded: LoadedModel, drawings: DrawingCollection) -> None
         st.metric(
             "Accuracy on your drawings", f"{yours.accuracy:.1%}", help=f"{counts.sum()} drawings"
         )
-        widgets.plotly(charts.confusion_figure(yours.confusion), width="content", key="yours")
+        chart_display.plotly(charts.confusion_figure(yours.confusion), width="content", key="yours")
     with mnist_column:
         if mnist is not None:
             st.metric(
@@ -74,7 +83,9 @@ def scores_and_gallery(loaded: LoadedModel, drawings: DrawingCollection) -> None
                 f"{mnist.accuracy:.2%}",
                 help=f"{len(mnist.labels):,} MNIST test digits",
             )
-            widgets.plotly(charts.confusion_figure(mnist.confusion), width="content", key="mnist")
+            chart_display.plotly(
+                charts.confusion_figure(mnist.confusion), width="content", key="mnist"
+            )
 
     st.subheader("Gallery")
     by_digit = st.tabs([f"{digit} ({counts[digit]})" for digit in range(10)])
@@ -85,8 +96,8 @@ def scores_and_gallery(loaded: LoadedModel, drawings: DrawingCollection) -> None
             for drawing in drawings.drawings():
                 if drawing.label != digit:
                     continue
-                with st.container(width=widgets.DIGIT_WIDTH + 16):
-                    st.image(widgets.enlarge(drawing.image, widgets.DIGIT_WIDTH))
+                with st.container(width=digit_images.DIGIT_WIDTH + 16):
+                    st.image(digit_images.enlarge(drawing.image, digit_images.DIGIT_WIDTH))
                     st.button(
                         "Delete",
                         key=f"delete-{drawing.id}",
@@ -176,7 +187,7 @@ export_column.download_button(
 )
 with import_column:
     upload = st.file_uploader("Import an exported .npz", type=["npz"], key="import_drawings")
-    widgets.show_upload_errors()
+    styles.show_upload_errors()
     # Each uploaded file is imported once, however often the page reruns while it is shown.
     if upload is not None and st.session_state.get(IMPORTED) != upload.file_id:
         st.session_state[IMPORTED] = upload.file_id

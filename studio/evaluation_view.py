@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from mnist_cnn.evaluation import Evaluation
-from studio import charts, inside_view, widgets
+from studio import chart_display, charts, digit_images, inside_view
 
 # Enough images to see a pattern in a cell's mistakes without a long wait for thumbnails.
 CELL_IMAGES = 40
@@ -42,7 +42,7 @@ def per_class_table(evaluation: Evaluation) -> None:
 
 def confusion_matrix(evaluation: Evaluation, normalise: bool) -> tuple[int, int] | None:
     """Draw the matrix and return the (true, predicted) cell the visitor clicked, if any."""
-    event = widgets.plotly(
+    event = chart_display.plotly(
         charts.confusion_figure(evaluation.confusion, normalise),
         width="content",
         on_select="rerun",
@@ -67,7 +67,9 @@ def cell_images(evaluation: Evaluation, images: np.ndarray, true: int, predicted
         st.caption("No test images in this cell.")
         return
     shown = indices[np.argsort(evaluation.confidences[indices])][:CELL_IMAGES]
-    widgets.digit_grid(images[shown], [f"#{i} · {evaluation.confidences[i]:.0%}" for i in shown])
+    digit_images.digit_grid(
+        images[shown], [f"#{i} · {evaluation.confidences[i]:.0%}" for i in shown]
+    )
     sure = [f"{evaluation.confidences[i]:.0%} sure" for i in shown]
     inside_view.open_from_gallery(images, shown, evaluation.labels, sure, key="cell")
     if len(indices) > CELL_IMAGES:
@@ -109,5 +111,5 @@ def gallery(evaluation: Evaluation, images: np.ndarray, mistakes_only: bool) -> 
         else f"✓ {evaluation.labels[i]}"
         for i in indices
     ]
-    widgets.digit_grid(images[indices], captions)
+    digit_images.digit_grid(images[indices], captions)
     inside_view.open_from_gallery(images, indices, evaluation.labels, captions, key="gallery")

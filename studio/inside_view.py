@@ -31,7 +31,7 @@ from mnist_cnn.probe import (
     rotation_sweep,
 )
 from mnist_cnn.store import LoadedModel
-from studio import inside_charts, pictures, widgets
+from studio import chart_display, inside_charts, pictures, prediction_view
 
 INSIDE_PAGE = "app_pages/inside.py"
 DIGIT_KEY = "inside_digit"
@@ -161,7 +161,7 @@ def overview(loaded: LoadedModel, digit: InsideDigit) -> dict:
         output_format="PNG",
     )
     with answer_column:
-        widgets.prediction(list(outputs.values())[-1])
+        prediction_view.prediction(list(outputs.values())[-1])
     return outputs
 
 
@@ -185,14 +185,14 @@ def layers(model: keras.Model, outputs: dict) -> None:
         )
     with columns[-2]:
         st.markdown(f"**{titles[dense]}**")
-        widgets.plotly(inside_charts.dense_figure(outputs[dense]), key="dense-layer")
+        chart_display.plotly(inside_charts.dense_figure(outputs[dense]), key="dense-layer")
         st.caption(
             f"{len(outputs[dense])} units. Before them, flatten lays the last maps out as one "
             f"row of {list(maps.values())[-1].size:,} numbers."
         )
     with columns[-1]:
         st.markdown(f"**{titles[output]}**")
-        widgets.plotly(inside_charts.output_figure(outputs[output]), key="output-layer")
+        chart_display.plotly(inside_charts.output_figure(outputs[output]), key="output-layer")
         st.caption("Softmax turns the ten scores into probabilities.")
 
 
@@ -349,7 +349,7 @@ def probe(loaded: LoadedModel, digit: InsideDigit) -> None:
     flips = answer_flips(SWEEP_ANGLES, sweep)
     with sweep_column:
         st.markdown("**The ten probabilities as the digit turns**, with the other changes kept")
-        widgets.plotly(
+        chart_display.plotly(
             inside_charts.sweep_figure(SWEEP_ANGLES, sweep, flips, distortion.angle), key="sweep"
         )
         if flips:

@@ -8,7 +8,7 @@ import streamlit as st
 from mnist_cnn import settings
 from mnist_cnn.data import DataError
 from mnist_cnn.store import ModelRecord, delete_model, rename_model
-from studio import charts, messages, resources, session, widgets
+from studio import chart_display, charts, messages, model_card, resources, session
 from studio.training_view import format_duration
 
 # Each compared model is scored on the test set (a second or two each, then cached).
@@ -56,20 +56,17 @@ def details(record: ModelRecord) -> None:
     metadata = record.metadata
     st.subheader(record.name)
     accuracy, duration, size = st.columns(3)
-    test_accuracy = metadata.test_accuracy
-    accuracy.metric(
-        "Test accuracy", f"{test_accuracy:.2%}" if test_accuracy is not None else "unknown"
-    )
+    accuracy.metric("Test accuracy", model_card.accuracy_text(record))
     duration.metric("Training time", format_duration(metadata.training_seconds or 0))
     size.metric("Parameters", f"{metadata.parameters or 0:,}")
-    st.caption(f"Id `{record.key}` · {widgets.describe_origin(record)}")
+    st.caption(f"Id `{record.key}` · {model_card.describe_origin(record)}")
     st.caption(record.recipe_text)
     if metadata.made_with:
         st.caption(messages.for_visitor(f"Made with: {metadata.made_with}"))
     if metadata.history:
-        widgets.plotly(charts.history_figure({record.name: metadata.history}))
+        chart_display.plotly(charts.history_figure({record.name: metadata.history}))
     actions = st.container(horizontal=True)
-    widgets.model_download(record, "Download (.keras)", actions, key=f"download-{record.key}")
+    model_card.model_download(record, "Download (.keras)", actions, key=f"download-{record.key}")
     actions.button(
         "Use this model",
         on_click=session.use_model,
@@ -136,7 +133,7 @@ def compare(records: list[ModelRecord]) -> None:
     names = unique_names(records)
     st.subheader("Validation, per epoch")
     histories = {name: r.metadata.history for name, r in zip(names, records, strict=True)}
-    widgets.plotly(charts.history_figure(histories))
+    chart_display.plotly(charts.history_figure(histories))
 
     st.subheader("Recipe differences")
     differences = recipe_differences(records, names)
@@ -164,7 +161,7 @@ def compare(records: list[ModelRecord]) -> None:
             column: st.column_config.NumberColumn(format="%.2f%%") for column in f1.columns[1:]
         },
     )
-    widgets.plotly(charts.f1_figure(dict(zip(names, evaluations, strict=True))))
+    chart_display.plotly(charts.f1_figure(dict(zip(names, evaluations, strict=True))))
 
 
 def unique_names(records: list[ModelRecord]) -> list[str]:

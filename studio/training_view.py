@@ -10,7 +10,7 @@ import streamlit as st
 
 from mnist_cnn.describe import count
 from mnist_cnn.jobs import JobSnapshot, TrainingJob
-from studio import charts, messages, session, widgets
+from studio import chart_display, charts, messages, model_card, session
 
 
 def format_duration(seconds: float) -> str:
@@ -74,21 +74,21 @@ def charts_of(snapshot: JobSnapshot) -> None:
         rates = charts.rate_frame(snapshot.batches)
         loss, accuracy, *rate = st.columns(2 if rates is None else 3)
         with loss:
-            widgets.vega(charts.batch_frame(snapshot.batches, "loss"), charts.BATCH_LOSS_SPEC)
+            chart_display.vega(charts.batch_frame(snapshot.batches, "loss"), charts.BATCH_LOSS_SPEC)
         with accuracy:
-            widgets.vega(
+            chart_display.vega(
                 charts.batch_frame(snapshot.batches, "accuracy"), charts.BATCH_ACCURACY_SPEC
             )
         if rates is not None:
             with rate[0]:
-                widgets.vega(rates, charts.LEARNING_RATE_SPEC)
+                chart_display.vega(rates, charts.LEARNING_RATE_SPEC)
     if snapshot.epochs:
         st.markdown("**Train and validation, per epoch**")
         loss, accuracy = st.columns(2)
         with loss:
-            widgets.vega(charts.epoch_frame(snapshot.epochs, "loss"), charts.EPOCH_LOSS_SPEC)
+            chart_display.vega(charts.epoch_frame(snapshot.epochs, "loss"), charts.EPOCH_LOSS_SPEC)
         with accuracy:
-            widgets.vega(
+            chart_display.vega(
                 charts.epoch_frame(snapshot.epochs, "accuracy"), charts.EPOCH_ACCURACY_SPEC
             )
 
@@ -110,7 +110,7 @@ def outcome(snapshot: JobSnapshot, ours: bool = True) -> None:
         current = session.current_record()
         st.info(
             f"Training stopped {when}. Nothing was saved, so your model is still the "
-            f"previous one: {current.name} ({widgets.describe_origin(current)}).",
+            f"previous one: {current.name} ({model_card.describe_origin(current)}).",
             icon=":material/stop_circle:",
         )
         charts_of(snapshot)
@@ -134,5 +134,5 @@ def outcome(snapshot: JobSnapshot, ours: bool = True) -> None:
         if last.val_accuracy is not None:
             figures[2].metric("Validation accuracy", f"{last.val_accuracy:.2%}")
     figures[3].metric("Training time", format_duration(record.metadata.training_seconds or 0))
-    widgets.model_download(record, "Download the model (.keras)")
+    model_card.model_download(record, "Download the model (.keras)")
     charts_of(snapshot)

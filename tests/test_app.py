@@ -14,7 +14,7 @@ from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.training import BatchProgress
-from studio import charts, runtime, widgets
+from studio import charts, digit_images, runtime
 
 pytestmark = USE_APP_ENVIRONMENT
 
@@ -128,6 +128,6 @@ def test_live_chart_specs_stay_the_same_as_data_comes_in() -> None:
 
 def test_enlarged_digits_stay_square_and_crisp() -> None:
     wide = np.ones((10, 20), dtype=np.float32)
-    big = widgets.enlarge(wide, width=120)
+    big = digit_images.enlarge(wide, width=120)
     assert big.shape == (120, 120) and big.dtype == np.uint8
     assert set(np.unique(big)) == {0, 255}

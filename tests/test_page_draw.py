@@ -10,7 +10,7 @@ from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.sketches import render_sketch
-from studio import widgets
+from studio import prediction_view
 
 pytestmark = USE_APP_ENVIRONMENT
 
@@ -80,9 +80,9 @@ def show_prediction_of(probabilities: list[float]) -> AppTest:
         # AppTest runs this function's source alone, so it imports what it uses.
         import numpy as np
 
-        from studio import widgets
+        from studio import prediction_view
 
-        widgets.prediction(np.array(probabilities))
+        prediction_view.prediction(np.array(probabilities))
 
     return AppTest.from_function(page, args=(probabilities,)).run()
 
@@ -101,11 +101,13 @@ def test_a_head_start_sends_the_answer_alone_before_the_rest(
 ) -> None:
     """The Draw page's answer goes out, then a pause lets the browser draw it, then the chart."""
     calls: list[tuple] = []
-    monkeypatch.setattr(widgets.st, "metric", lambda *args, **kwargs: calls.append(("metric",)))
     monkeypatch.setattr(
-        widgets, "time", SimpleNamespace(sleep=lambda s: calls.append(("pause", s)))
+        prediction_view.st, "metric", lambda *args, **kwargs: calls.append(("metric",))
     )
-    monkeypatch.setattr(widgets, "vega", lambda *args: calls.append(("chart",)))
-    widgets.prediction(np.eye(10)[7], head_start=head_start)
-    pause = [("pause", widgets.ANSWER_HEAD_START_S)] if head_start else []
+    monkeypatch.setattr(
+        prediction_view, "time", SimpleNamespace(sleep=lambda s: calls.append(("pause", s)))
+    )
+    monkeypatch.setattr(prediction_view, "vega", lambda *args: calls.append(("chart",)))
+    prediction_view.prediction(np.eye(10)[7], head_start=head_start)
+    pause = [("pause", prediction_view.ANSWER_HEAD_START_S)] if head_start else []
     assert calls == [("metric",), *pause, ("chart",)]

@@ -1,0 +1,50 @@
+"""The model's answer: the predicted digit, a note when it is unsure, all ten probabilities."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from studio.chart_display import vega
+
+# Below this probability for the top digit the page says the model is unsure.
+UNSURE_BELOW = 0.6
+
+# Streamlit's front end draws the elements that reach it together in one React render. After a
+# stroke, the Draw page's answer arrives with the rest of its fragment (the chart, the buttons,
+# the canvas's controls and the drawing's stages) and showed only once all of them were drawn:
+# ~60 ms after a page with nothing but the answer. Pausing this long after the metric lets it
+# reach the browser, and be drawn, alone; the rest follows as much later. Measured with
+# benchmarks/bench_browser.py's Draw/bare ratio: 1.26-1.28x before, 1.16-1.17x after (README).
+ANSWER_HEAD_START_S = 0.04
+
+
+def prediction(probabilities: np.ndarray, *, head_start: bool = False) -> None:
+    """The predicted digit as the "Prediction" metric, a note when unsure, all ten as bars.
+
+    With ``head_start``, the metric gets ANSWER_HEAD_START_S to show before the rest: for a page
+    that answers each stroke and then redraws much else.
+    """
+    ranked = np.argsort(probabilities)[::-1]
+    digit, runner_up = int(ranked[0]), int(ranked[1])
+    confidence = float(probabilities[digit])
+    st.metric(
+        "Prediction",
+        str(digit),
+        delta=f"{confidence:.0%} confident",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    if head_start:
+        time.sleep(ANSWER_HEAD_START_S)
+    if confidence < UNSURE_BELOW:
+        st.warning(
+            f"The model is unsure: {digit} at {confidence:.0%}, {runner_up} at "
+            f"{probabilities[runner_up]:.0%}. Try a larger, centred digit.",
+            icon=":material/help:",
+        )
+    from studio import charts  # pandas: not needed before the first prediction
+
+    vega(charts.probability_frame(probabilities), charts.PROBABILITY_SPEC)
