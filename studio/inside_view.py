@@ -338,13 +338,7 @@ def probe(loaded: LoadedModel, digit: InsideDigit) -> None:
             output_format="PNG",
             width="stretch",
         )
-        st.metric(
-            "After the changes",
-            str(answer),
-            delta=f"{probabilities[answer]:.0%} confident",
-            delta_color="off",
-            delta_arrow="off",
-        )
+        prediction_view.confident_metric("After the changes", answer, probabilities[answer])
     sweep = _sweep(loaded.record.id, digit.image.tobytes(), astuple(distortion), loaded.model)
     flips = answer_flips(SWEEP_ANGLES, sweep)
     with sweep_column:

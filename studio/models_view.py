@@ -16,9 +16,9 @@ MAX_COMPARED = 6
 TABLE_GENERATION = "models_table_generation"
 
 
-def as_percent(fraction: object) -> float | None:
+def as_percent(fraction: float | None) -> float | None:
     """0.9941 as 99.41, for a column that shows two decimals in every row; None if unknown."""
-    return 100 * fraction if isinstance(fraction, float) else None
+    return None if fraction is None else 100 * fraction
 
 
 def table(records: list[ModelRecord]) -> list[ModelRecord]:

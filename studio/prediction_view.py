@@ -30,13 +30,7 @@ def prediction(probabilities: np.ndarray, *, head_start: bool = False) -> None:
     ranked = np.argsort(probabilities)[::-1]
     digit, runner_up = int(ranked[0]), int(ranked[1])
     confidence = float(probabilities[digit])
-    st.metric(
-        "Prediction",
-        str(digit),
-        delta=f"{confidence:.0%} confident",
-        delta_color="off",
-        delta_arrow="off",
-    )
+    confident_metric("Prediction", digit, confidence)
     if head_start:
         time.sleep(ANSWER_HEAD_START_S)
     if confidence < UNSURE_BELOW:
@@ -48,3 +42,14 @@ def prediction(probabilities: np.ndarray, *, head_start: bool = False) -> None:
     from studio import charts  # pandas: not needed before the first prediction
 
     vega(charts.probability_frame(probabilities), charts.PROBABILITY_SPEC)
+
+
+def confident_metric(label: str, digit: int, confidence: float) -> None:
+    """A digit as a metric, and how sure the model is of it underneath (no arrow, no colour)."""
+    st.metric(
+        label,
+        str(digit),
+        delta=f"{confidence:.0%} confident",
+        delta_color="off",
+        delta_arrow="off",
+    )
