@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mnist_cnn import settings
-from mnist_cnn.jobs import TrainingBusyError
+from mnist_cnn.background import BusyError
 from mnist_cnn.store import ModelsDirError
 from mnist_cnn.training import RECIPES, SCHEDULES, TUNED_WARMUP_EPOCHS, TrainConfig
 from studio import messages, resources, session, training_view
@@ -108,7 +108,7 @@ if start:
     try:
         registry.start(config, owner=session.session_id())
         running = True
-    except TrainingBusyError as busy:
+    except BusyError as busy:
         st.warning(str(busy), icon=":material/hourglass_top:")
         running = True
     except (ModelsDirError, ValueError) as problem:

@@ -4,9 +4,10 @@ teaching it your handwriting."""
 import streamlit as st
 
 from mnist_cnn import settings
+from mnist_cnn.background import BusyError
 from mnist_cnn.data import DataError
 from mnist_cnn.drawings_store import DrawingCollection, DrawingsFileError
-from mnist_cnn.fine_tune_jobs import FineTuneBusyError, FineTuneJob
+from mnist_cnn.fine_tune_jobs import FineTuneJob
 from mnist_cnn.store import LoadedModel, ModelsDirError
 from studio import charts, messages, resources, widgets, your_drawings
 
@@ -119,7 +120,7 @@ teach = st.button(
 if teach:
     try:
         your_drawings.start_teaching(loaded)
-    except (FineTuneBusyError, ModelsDirError, ValueError) as error:
+    except (BusyError, ModelsDirError, ValueError) as error:
         st.warning(messages.for_visitor(str(error)), icon=":material/hourglass_top:")
     else:
         st.rerun()  # draw the page again as busy: the button off, the progress polling

@@ -1,6 +1,6 @@
 """The Train page's live view of a run: progress, charts and the outcome.
 
-Everything here draws a ``JobSnapshot``, a consistent copy of the job's state; the training
+Everything here draws a ``TrainingSnapshot``, a consistent copy of the job's state; the training
 thread itself never touches Streamlit.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mnist_cnn.jobs import JobSnapshot, TrainingJob
+from mnist_cnn.jobs import TrainingJob, TrainingSnapshot
 from studio import charts, messages, session, widgets
 
 
@@ -22,7 +22,7 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def progress_text(snapshot: JobSnapshot) -> str:
+def progress_text(snapshot: TrainingSnapshot) -> str:
     """'Epoch x of N · batch b of B · samples/s · time left' for the progress bar."""
     if not snapshot.batches:
         return "Loading MNIST and compiling the model (a few seconds)…"
@@ -63,7 +63,7 @@ def live_run(job: TrainingJob) -> None:
     charts_of(snapshot)
 
 
-def charts_of(snapshot: JobSnapshot) -> None:
+def charts_of(snapshot: TrainingSnapshot) -> None:
     """Per-batch curves and, once an epoch has ended, the per-epoch comparison.
 
     The charts keep their specs and get new data on each refresh, so they update in place.
@@ -92,7 +92,7 @@ def charts_of(snapshot: JobSnapshot) -> None:
             )
 
 
-def outcome(snapshot: JobSnapshot, ours: bool = True) -> None:
+def outcome(snapshot: TrainingSnapshot, ours: bool = True) -> None:
     """How the last run ended: final figures and a download, a stop notice, or the error.
 
     ``ours``: this session started the run, so a finished run is now its model.
