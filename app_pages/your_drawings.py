@@ -9,10 +9,8 @@ from mnist_cnn.data import DataError
 from mnist_cnn.drawings_store import DrawingCollection, DrawingsFileError
 from mnist_cnn.fine_tune_jobs import FineTuneJob
 from mnist_cnn.store import LoadedModel, ModelsDirError
-from studio import charts, messages, resources, widgets, your_drawings
+from studio import charts, messages, resources, run_controls, widgets, your_drawings
 
-# Seconds between progress updates while the model is being taught.
-LIVE_REFRESH_S = 0.5
 IMPORTED = "imported_file"
 
 st.title("Your drawings")
@@ -127,7 +125,7 @@ if teach:
 snapshot = None if job is None else job.snapshot()
 if snapshot is not None and snapshot.active:
     # Only a page showing a fine-tune in progress reruns on a timer; an idle one never polls.
-    st.fragment(teaching_progress, run_every=LIVE_REFRESH_S)(job)
+    st.fragment(teaching_progress, run_every=run_controls.LIVE_REFRESH_S)(job)
 elif snapshot is not None and snapshot.status == "failed":
     st.error(messages.for_visitor(snapshot.message), icon=":material/error:")
 elif snapshot is not None and snapshot.status == "finished":

@@ -37,23 +37,6 @@ def progress_text(snapshot: TrainingSnapshot) -> str:
     return " · ".join(parts)
 
 
-def stop_button(job: TrainingJob, can_stop: bool = True) -> None:
-    """The Stop button, drawn by the page rather than the live view's fragment: a click then
-    reruns the page once, which shows the run stopped (from inside the fragment it would take a
-    run of the fragment and then one of the page).
-
-    Without ``can_stop`` (someone else's run, in public mode) the button is disabled and has
-    no callback: a crafted click from this session cannot stop the run either.
-    """
-    st.button(
-        "Stop training",
-        on_click=job.stop if can_stop else None,
-        icon=":material/stop_circle:",
-        disabled=not can_stop,
-        help=None if can_stop else "Only the visitor who started this run can stop it.",
-    )
-
-
 def live_run(job: TrainingJob) -> None:
     """Progress and live charts; hands back to a full rerun when the run ends."""
     snapshot = job.snapshot()

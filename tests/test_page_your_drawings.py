@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from mnist_cnn import fine_tune_jobs, fine_tuning
 from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder
 from mnist_cnn.sketches import quirky_writer_set, render_non_digit, render_sketch
+from studio import resources
 
 pytestmark = USE_APP_ENVIRONMENT
 YOUR_DRAWINGS = "app_pages/your_drawings.py"
@@ -161,7 +162,7 @@ def test_teaching_makes_a_new_model_this_sessions_model(timed_fragments, monkeyp
     assert any("that takes 5 drawings of a digit" in c.value for c in app.caption)
     teach.click()
     app.run()
-    job = app.session_state["fine_tune_job"]
+    job = resources.fine_tune_registry().run_of(app.session_state["session_id"])
     assert timed_fragments == ["teaching_progress"]  # the progress redraws while it runs
     assert button(app, "Teach the model my handwriting").disabled  # one run at a time
     go.set()
