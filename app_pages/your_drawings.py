@@ -124,10 +124,18 @@ if teach:
         st.rerun()  # draw the page again as busy: the button off, the progress polling
 snapshot = None if job is None else job.snapshot()
 if snapshot is not None and snapshot.active:
+    # The page shows only this session's run, so whoever sees the button started the run.
+    run_controls.stop_button(job, "Stop teaching")
     # Only a page showing a fine-tune in progress reruns on a timer; an idle one never polls.
     st.fragment(teaching_progress, run_every=run_controls.LIVE_REFRESH_S)(job)
 elif snapshot is not None and snapshot.status == "failed":
     st.error(messages.for_visitor(snapshot.message), icon=":material/error:")
+elif snapshot is not None and snapshot.status == "stopped":
+    st.info(
+        "Teaching stopped. Nothing was saved, so your model is still the one you had: "
+        f"{loaded.record.name}.",
+        icon=":material/stop_circle:",
+    )
 elif snapshot is not None and snapshot.status == "finished":
     result = snapshot.result
     columns = st.columns(3)
