@@ -32,9 +32,6 @@ page = st.navigation(
 # a small server), and the sidebar's model card follows; after that the card comes first, as its
 # "Model" picker decides which model the page uses.
 if runtime.tensorflow_loaded():
-    from studio import your_drawings  # imports TensorFlow: here, not before the first page
-
-    your_drawings.adopt_taught_model()  # before the sidebar shows this session's model
     model_card.in_sidebar()
     page_end.run_page(page)
 else:

@@ -3,11 +3,11 @@
 import streamlit as st
 
 from mnist_cnn import settings
+from mnist_cnn.background import BusyError
 from mnist_cnn.describe import epochs_text
-from mnist_cnn.jobs import TrainingBusyError
 from mnist_cnn.store import ModelsDirError
 from mnist_cnn.training import RECIPES, SCHEDULES, TUNED_WARMUP_EPOCHS, TrainConfig
-from studio import messages, resources, session, training_view
+from studio import messages, resources, run_controls, session, training_view
 
 RECIPE_LABELS = {"seed": "Seed recipe", "tuned": "Tuned recipe"}
 SEED, TUNED = TrainConfig(), TrainConfig.tuned()
@@ -20,8 +20,6 @@ RECIPE_CAPTIONS = {
     "in less time.",
 }
 SCHEDULE_LABELS = {"constant": "Constant", "warmup_cosine": "Warm-up + cosine decay"}
-# Seconds between live updates while a run is in progress.
-LIVE_REFRESH_S = 0.5
 
 st.title("Train a model")
 st.caption(
@@ -112,7 +110,7 @@ if start:
     try:
         registry.start(config, owner=session.session_id())
         running = True
-    except TrainingBusyError as busy:
+    except BusyError as busy:
         st.warning(str(busy), icon=":material/hourglass_top:")
         running = True
     except (ModelsDirError, ValueError) as problem:
@@ -130,7 +128,7 @@ elif running:
         + ("you can stop it here." if can_stop else "only the visitor who started it can stop it."),
         icon=":material/model_training:",
     )
-    training_view.stop_button(job, can_stop)
-    st.fragment(training_view.live_run, run_every=LIVE_REFRESH_S)(job)
+    run_controls.stop_button(job, "Stop training", can_stop)
+    st.fragment(training_view.live_run, run_every=run_controls.LIVE_REFRESH_S)(job)
 else:
     training_view.outcome(job.snapshot(), ours)

@@ -4,9 +4,10 @@ teaching it your handwriting."""
 import streamlit as st
 
 from mnist_cnn import settings
+from mnist_cnn.background import BusyError
 from mnist_cnn.data import DataError
 from mnist_cnn.drawings_store import DrawingCollection, DrawingsFileError
-from mnist_cnn.fine_tune_jobs import FineTuneBusyError, FineTuneJob
+from mnist_cnn.fine_tune_jobs import FineTuneJob
 from mnist_cnn.store import LoadedModel, ModelsDirError
 from studio import (
     chart_display,
@@ -15,12 +16,11 @@ from studio import (
     messages,
     model_card,
     resources,
+    run_controls,
     styles,
     your_drawings,
 )
 
-# Seconds between progress updates while the model is being taught.
-LIVE_REFRESH_S = 0.5
 IMPORTED = "imported_file"
 
 st.title("Your drawings")
@@ -130,16 +130,24 @@ teach = st.button(
 if teach:
     try:
         your_drawings.start_teaching(loaded)
-    except (FineTuneBusyError, ModelsDirError, ValueError) as error:
+    except (BusyError, ModelsDirError, ValueError) as error:
         st.warning(messages.for_visitor(str(error)), icon=":material/hourglass_top:")
     else:
         st.rerun()  # draw the page again as busy: the button off, the progress polling
 snapshot = None if job is None else job.snapshot()
 if snapshot is not None and snapshot.active:
+    # The page shows only this session's run, so whoever sees the button started the run.
+    run_controls.stop_button(job, "Stop teaching")
     # Only a page showing a fine-tune in progress reruns on a timer; an idle one never polls.
-    st.fragment(teaching_progress, run_every=LIVE_REFRESH_S)(job)
+    st.fragment(teaching_progress, run_every=run_controls.LIVE_REFRESH_S)(job)
 elif snapshot is not None and snapshot.status == "failed":
     st.error(messages.for_visitor(snapshot.message), icon=":material/error:")
+elif snapshot is not None and snapshot.status == "stopped":
+    st.info(
+        "Teaching stopped. Nothing was saved, so your model is still the one you had: "
+        f"{loaded.record.name}.",
+        icon=":material/stop_circle:",
+    )
 elif snapshot is not None and snapshot.status == "finished":
     result = snapshot.result
     columns = st.columns(3)

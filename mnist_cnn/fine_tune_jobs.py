@@ -1,46 +1,38 @@
-"""Fine-tuning as a background job that a page can watch, as training is (see ``jobs.py``).
+"""Fine-tuning as a background job that a page can watch and stop, as training is.
 
 A visitor presses "Teach the model my handwriting"; the job copies their drawings, fine-tunes
 a copy of their model (``fine_tuning.fine_tune``), saves the result as a new model whose
 metadata names its parent and the number of drawings, and reports progress through immutable
-snapshots taken under a lock. The registry lets one fine-tune run at a time on the server: on a
-small shared machine two would only both be slow.
+snapshots. The thread, the lock, Stop, the owner and settling the run after its model is saved
+are ``background.py``'s: a stopped fine-tune saves nothing and its visitor keeps their model.
+The registry lets one fine-tune run at a time on the server: on a small shared machine two
+would only both be slow.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import keras
 import numpy as np
 
-from mnist_cnn.data import DataError, load_mnist
+from mnist_cnn.background import Job, Registry, Snapshot, save_and_settle
+from mnist_cnn.data import load_mnist
 from mnist_cnn.fine_tuning import FineTuneConfig, FineTuneProgress, FineTuneResult, fine_tune
-from mnist_cnn.store import ModelRecord, check_writable, prune_models, save_model
-
-Status = Literal["running", "finished", "failed"]
+from mnist_cnn.store import ModelRecord, check_writable
 
 
 @dataclass(frozen=True)
-class FineTuneSnapshot:
-    """A consistent copy of a fine-tune job's state for a page to draw."""
+class FineTuneSnapshot(Snapshot):
+    """A fine-tune's state for a page to draw: its progress and, once finished, its result."""
 
-    status: Status
-    started_at: float
     drawings: int
     progress: FineTuneProgress | None = None
-    message: str = ""
     record: ModelRecord | None = None  # the saved model, once finished
     result: FineTuneResult | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.status == "running"
 
     @property
     def fraction_done(self) -> float:
@@ -72,8 +64,12 @@ def fine_tune_metadata(
     }
 
 
-class FineTuneJob:
-    """One fine-tune in a daemon thread, reporting into a lock-guarded snapshot."""
+class FineTuneJob(Job[FineTuneSnapshot]):
+    """One fine-tune in the background; its progress reports go into its snapshot.
+
+    The thread ends at its next check after a Stop: before training, every compiled call (8
+    batches), before the final scores, once saved.
+    """
 
     def __init__(
         self,
@@ -85,61 +81,54 @@ class FineTuneJob:
         data_path: str | os.PathLike | None = None,
         models_directory: str | os.PathLike | None = None,
         in_use: Callable[[], Iterable[str]] = tuple,
+        owner: str | None = None,
     ) -> None:
-        self._lock = threading.Lock()
-        self._in_use = in_use
-        self._state = FineTuneSnapshot("running", time.time(), len(labels))
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(model, parent, np.array(images), np.array(labels), config or FineTuneConfig()),
-            kwargs={"data_path": data_path, "models_directory": models_directory},
+        super().__init__(
+            FineTuneSnapshot("running", time.time(), len(labels)),
+            owner,
             name="mnist-fine-tune",
-            daemon=True,
+            failure="Fine-tuning failed",
         )
-
-    def start(self) -> FineTuneJob:
-        self._thread.start()
-        return self
-
-    def snapshot(self) -> FineTuneSnapshot:
-        with self._lock:
-            return self._state
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+        self._model = model
+        self._parent = parent
+        self._images = np.array(images)
+        self._labels = np.array(labels)
+        self._config = config or FineTuneConfig()
+        self._data_path = data_path
+        self._models_directory = models_directory
+        self._in_use = in_use
 
     def on_step(self, progress: FineTuneProgress) -> None:
-        self._update(progress=progress)
+        self.report(lambda state: replace(state, progress=progress))
 
-    def _update(self, **changes) -> None:
-        with self._lock:
-            self._state = replace(self._state, **changes)
-
-    def _run(self, model, parent, images, labels, config, data_path, models_directory) -> None:
-        try:
-            mnist = load_mnist(data_path)
-            result = fine_tune(model, images, labels, config, listener=self, mnist=mnist)
-            metadata = fine_tune_metadata(parent, result, len(labels), len(mnist[1][1]))
-            record = save_model(result.model, metadata, models_directory)
-            prune_models(models_directory, protected={record.key, parent.key, *self._in_use()})
-        except DataError as error:
-            self._update(status="failed", message=str(error))
-        except Exception as error:  # a background thread must report, not vanish
-            self._update(
-                status="failed", message=f"Fine-tuning failed: {type(error).__name__}: {error}"
-            )
-        else:
-            self._update(status="finished", record=record, result=result)
-
-
-class FineTuneBusyError(RuntimeError):
-    """Another fine-tune is running on this server."""
+    def work(self) -> None:
+        mnist = load_mnist(self._data_path)
+        result = fine_tune(
+            self._model,
+            self._images,
+            self._labels,
+            self._config,
+            listener=self,
+            mnist=mnist,
+            stop_event=self.stop_event,
+        )
+        if result is None:  # stopped
+            return
+        metadata = fine_tune_metadata(self._parent, result, len(self._labels), len(mnist[1][1]))
+        save_and_settle(
+            result.model,
+            metadata,
+            lambda record: self.settle(record=record, result=result),
+            self._models_directory,
+            in_use=lambda: {self._parent.key, *self._in_use()},
+        )
 
 
-class FineTuneRegistry:
+class FineTuneRegistry(Registry[FineTuneJob]):
     """The server's fine-tune runs: at most one active at a time.
 
-    Like training runs, a finished one prunes old models, sparing the ids ``in_use`` returns.
+    Like training runs, a finished one prunes old models, sparing its parent and the ids
+    ``in_use`` returns.
     """
 
     def __init__(
@@ -148,11 +137,12 @@ class FineTuneRegistry:
         models_directory: str | os.PathLike | None = None,
         in_use: Callable[[], Iterable[str]] = tuple,
     ) -> None:
-        self._lock = threading.Lock()
-        self._in_use = in_use
-        self._running: FineTuneJob | None = None
+        super().__init__(
+            "Another model is being taught on this server right now; try again in a minute."
+        )
         self._data_path = data_path
         self._models_directory = models_directory
+        self._in_use = in_use
 
     def start(
         self,
@@ -161,15 +151,12 @@ class FineTuneRegistry:
         images: np.ndarray,
         labels: np.ndarray,
         config: FineTuneConfig | None = None,
+        owner: str | None = None,
     ) -> FineTuneJob:
-        """Start fine-tuning, or raise ``FineTuneBusyError`` or ``ModelsDirError``."""
-        with self._lock:
-            if self._running is not None and self._running.snapshot().active:
-                raise FineTuneBusyError(
-                    "Another model is being taught on this server right now; try again in a minute."
-                )
-            check_writable(self._models_directory)
-            self._running = FineTuneJob(
+        """Start fine-tuning, or raise ``BusyError`` or ``ModelsDirError``."""
+        check_writable(self._models_directory)
+        return self.launch(
+            FineTuneJob(
                 model,
                 parent,
                 images,
@@ -178,5 +165,6 @@ class FineTuneRegistry:
                 self._data_path,
                 self._models_directory,
                 self._in_use,
-            ).start()
-            return self._running
+                owner,
+            )
+        )

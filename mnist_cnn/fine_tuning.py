@@ -15,11 +15,13 @@ own drawings fix that in seconds, if training on them is done with care:
 - **Measured, not assumed.** A part of each digit's drawings is held out: accuracy on it and on
   the MNIST test set, before and after, says whether it helped and what it cost.
 
-The given model is never changed: training runs on a copy.
+The given model is never changed: training runs on a copy, and a fine-tune stopped half-way
+(``stop_event``, the web app's Stop button) returns no model at all.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Protocol
@@ -122,6 +124,18 @@ class _Reporter(keras.callbacks.Callback):
         )
 
 
+class _StopOnEvent(keras.callbacks.Callback):
+    """Ends ``fit`` after the compiled call in progress once ``stop_event`` is set."""
+
+    def __init__(self, stop_event: threading.Event) -> None:
+        super().__init__()
+        self.stop_event = stop_event
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.stop_event.is_set():
+            self.model.stop_training = True  # Keras checks it after every compiled call
+
+
 def held_out_size(counts: np.ndarray, fraction: float = FineTuneConfig.holdout_fraction) -> int:
     """How many drawings `split_held_out` keeps out, given how many there are of each digit."""
     return sum(_held_out_of(count, fraction) for count in counts)
@@ -200,12 +214,16 @@ def fine_tune(
     config: FineTuneConfig = FineTuneConfig(),
     listener: FineTuneListener | None = None,
     mnist: tuple[Split, Split] | None = None,
-) -> FineTuneResult:
+    stop_event: threading.Event | None = None,
+) -> FineTuneResult | None:
     """Fine-tune a copy of ``model`` on drawings and their labels; ``model`` stays unchanged.
 
     ``images`` are (N, 28, 28) model inputs, floats in [0, 1] as ``canvas_to_mnist`` returns
     them (uint8 0..255 works too), ``labels`` their digits. ``mnist`` is
     ``load_mnist()``'s result; by default it is loaded (honouring ``$MNIST_NPZ``).
+
+    Safe to run in a background thread. Once ``stop_event`` is set it ends at its next check
+    (before training, after each compiled call, before the final scores) and returns None.
     """
     started = time.perf_counter()
     images = prepare_images(images)
@@ -226,15 +244,21 @@ def fine_tune(
     held_out_before = _accuracy(model, *held_out)
     mnist_before = evaluate(model, x_test, y_test).accuracy
 
+    stop_event = stop_event or threading.Event()  # without one, nothing stops it
+    if stop_event.is_set():
+        return None
     tuned = copy_model(model, config.learning_rate, config.steps_per_execution)
     batches = _mixed_batches(
         images[train_indices], labels[train_indices], (x_train[replay], y_train[replay]), config
     )
     callbacks = [_Reporter(config.steps, listener)] if listener is not None else []
+    callbacks.append(_StopOnEvent(stop_event))  # after the report, so a Stop it sees counts
     with releasing_traced_steps():  # else each fine-tune keeps ~10 MB for good
         tuned.fit(
             batches, steps_per_epoch=config.steps, callbacks=callbacks, shuffle=False, verbose=0
         )
+    if stop_event.is_set():
+        return None
 
     return FineTuneResult(
         model=tuned,

@@ -30,6 +30,7 @@ CACHED_MODELS = 8
 
 if TYPE_CHECKING:
     from mnist_cnn.evaluation import Evaluation
+    from mnist_cnn.fine_tune_jobs import FineTuneRegistry
     from mnist_cnn.jobs import TrainingRegistry
 
 
@@ -42,6 +43,15 @@ def training_registry() -> TrainingRegistry:
     from mnist_cnn.jobs import TrainingRegistry
 
     return TrainingRegistry(in_use=model_usage().in_use)
+
+
+@st.cache_resource(show_spinner=False)
+def fine_tune_registry() -> FineTuneRegistry:
+    """The server's one teaching slot ("Teach the model my handwriting"); likewise, a finished
+    run prunes models nobody uses."""
+    from mnist_cnn.fine_tune_jobs import FineTuneRegistry
+
+    return FineTuneRegistry(in_use=model_usage().in_use)
 
 
 @st.cache_resource(show_spinner=False)

@@ -2,26 +2,33 @@
 
 Every visitor has their own model. A new session starts on the server default (the pinned
 model, else the newest trained one locally and the bundled one in public mode) and keeps it
-until the visitor picks another in the sidebar, a training run the session started finishes,
-or another feature switches it with ``use_model``. Nothing one session does changes another's
-choice. What each session uses is also reported to ``resources.model_usage()``, so pruning old
-models spares it; a model that vanishes anyway (deleted on the Models page, or pruned while the
-session was idle) sends the session back to the default, with a notice.
+until the visitor picks another in the sidebar, a training or teaching run the session started
+finishes, or another feature switches it with ``use_model``. Nothing one session does changes
+another's choice. What each session uses is also reported to ``resources.model_usage()``, so
+pruning old models spares it; a model that vanishes anyway (deleted on the Models page, or
+pruned while the session was idle) sends the session back to the default, with a notice.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from mnist_cnn.store import LoadedModel, ModelRecord, all_records, find_record
 from studio import resources
 
+if TYPE_CHECKING:
+    from mnist_cnn.background import Job
+    from mnist_cnn.fine_tune_jobs import FineTuneSnapshot
+    from mnist_cnn.jobs import TrainingSnapshot
+
 SESSION_ID = "session_id"
 CHOICE = "model_choice"  # the id of the session's model (store.ModelRecord.key)
 NOTICES = "model_notices"
-ADOPTED_RUN = "adopted_run"  # the id of the last finished run of ours already switched to
+ADOPTED_RUNS = "adopted_runs"  # the ids of the models of our finished runs already switched to
 
 
 def session_id() -> str:
@@ -71,21 +78,43 @@ def model_warnings() -> list[str]:
 
 
 def adopt_finished_run() -> None:
-    """Switch to the model of a run this session started, once, when it has finished."""
-    job = resources.training_registry().run_of(session_id())
-    if job is None:
+    """Switch to the model of a run this session started, once, when it has finished: its
+    last training run, and its last teaching run."""
+    me = session_id()
+    _adopt(resources.training_registry().run_of(me), _trained_notice)
+    _adopt(resources.fine_tune_registry().run_of(me), _taught_notice)
+
+
+def _adopt(job: Job | None, notice: Callable[..., str]) -> None:
+    """``job``'s model becomes this session's, with ``notice(snapshot)``, the first time it
+    is seen finished; a visitor who then picks another model keeps their pick."""
+    snapshot = None if job is None else job.snapshot()
+    if snapshot is None or snapshot.status != "finished" or snapshot.record is None:
         return
-    snapshot = job.snapshot()
-    record = snapshot.record
-    if snapshot.status != "finished" or record is None:
+    adopted = st.session_state.setdefault(ADOPTED_RUNS, set())
+    if snapshot.record.key in adopted:
         return
-    if st.session_state.get(ADOPTED_RUN) == record.key:
-        return
-    st.session_state[ADOPTED_RUN] = record.key
-    use_model(
-        record,
-        f"Your training run finished: {record.name} (test accuracy "
-        f"{snapshot.test_accuracy:.2%}) is now your model.",
+    adopted.add(snapshot.record.key)
+    use_model(snapshot.record, notice(snapshot))
+
+
+def _trained_notice(snapshot: TrainingSnapshot) -> str:
+    return (
+        f"Your training run finished: {snapshot.record.name} (test accuracy "
+        f"{snapshot.test_accuracy:.2%}) is now your model."
+    )
+
+
+def _taught_notice(snapshot: FineTuneSnapshot) -> str:
+    result = snapshot.result
+    held_out = (
+        f", {result.held_out_before:.0%} -> {result.held_out_after:.0%} on your held-out drawings"
+        if result.held_out_after is not None
+        else ""
+    )
+    return (
+        f"Taught on your handwriting: {snapshot.record.name} is now your model (MNIST test "
+        f"{result.mnist_test_before:.2%} -> {result.mnist_test_after:.2%}{held_out})."
     )
 
 

@@ -1,6 +1,6 @@
 """The Train page's live view of a run: progress, charts and the outcome.
 
-Everything here draws a ``JobSnapshot``, a consistent copy of the job's state; the training
+Everything here draws a ``TrainingSnapshot``, a consistent copy of the job's state; the training
 thread itself never touches Streamlit.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mnist_cnn.describe import count
-from mnist_cnn.jobs import JobSnapshot, TrainingJob
+from mnist_cnn.jobs import TrainingJob, TrainingSnapshot
 from studio import chart_display, charts, messages, model_card, session
 
 
@@ -23,7 +23,7 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def progress_text(snapshot: JobSnapshot) -> str:
+def progress_text(snapshot: TrainingSnapshot) -> str:
     """'Epoch x of N · batch b of B · samples/s · time left' for the progress bar."""
     if not snapshot.batches:
         return "Loading MNIST and compiling the model (a few seconds)…"
@@ -38,23 +38,6 @@ def progress_text(snapshot: JobSnapshot) -> str:
     return " · ".join(parts)
 
 
-def stop_button(job: TrainingJob, can_stop: bool = True) -> None:
-    """The Stop button, drawn by the page rather than the live view's fragment: a click then
-    reruns the page once, which shows the run stopped (from inside the fragment it would take a
-    run of the fragment and then one of the page).
-
-    Without ``can_stop`` (someone else's run, in public mode) the button is disabled and has
-    no callback: a crafted click from this session cannot stop the run either.
-    """
-    st.button(
-        "Stop training",
-        on_click=job.stop if can_stop else None,
-        icon=":material/stop_circle:",
-        disabled=not can_stop,
-        help=None if can_stop else "Only the visitor who started this run can stop it.",
-    )
-
-
 def live_run(job: TrainingJob) -> None:
     """Progress and live charts; hands back to a full rerun when the run ends."""
     snapshot = job.snapshot()
@@ -64,7 +47,7 @@ def live_run(job: TrainingJob) -> None:
     charts_of(snapshot)
 
 
-def charts_of(snapshot: JobSnapshot) -> None:
+def charts_of(snapshot: TrainingSnapshot) -> None:
     """Per-batch curves and, once an epoch has ended, the per-epoch comparison.
 
     The charts keep their specs and get new data on each refresh, so they update in place.
@@ -93,7 +76,7 @@ def charts_of(snapshot: JobSnapshot) -> None:
             )
 
 
-def outcome(snapshot: JobSnapshot, ours: bool = True) -> None:
+def outcome(snapshot: TrainingSnapshot, ours: bool = True) -> None:
     """How the last run ended: final figures and a download, a stop notice, or the error.
 
     ``ours``: this session started the run, so a finished run is now its model.

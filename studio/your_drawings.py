@@ -17,14 +17,12 @@ from mnist_cnn import settings
 from mnist_cnn.drawing import DrawingStages
 from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder, drawings_dir
 from mnist_cnn.evaluation import Evaluation, evaluate
-from mnist_cnn.fine_tune_jobs import FineTuneJob, FineTuneRegistry
+from mnist_cnn.fine_tune_jobs import FineTuneJob
 from mnist_cnn.fine_tuning import FineTuneConfig, held_out_size
 from mnist_cnn.store import LoadedModel
 from studio import messages, resources, session
 
 SESSION_DRAWINGS = "your_drawings"
-FINE_TUNE_JOB = "fine_tune_job"
-ADOPTED_FINE_TUNE = "adopted_fine_tune"
 LAST_SAVED = "last_saved_drawing"
 # Fewer drawings than this teach nothing measurable; the button waits for them.
 MIN_DRAWINGS_TO_TEACH = 10
@@ -105,43 +103,20 @@ def last_saved() -> None:
         st.error(message, icon=":material/error:")
 
 
-@st.cache_resource(show_spinner=False)
-def fine_tune_registry() -> FineTuneRegistry:
-    """The server's one fine-tune slot; a finished run prunes models nobody uses."""
-    return FineTuneRegistry(in_use=resources.model_usage().in_use)
-
-
 def start_teaching(loaded: LoadedModel) -> None:
-    """Fine-tune the session's model on its drawings in the background."""
+    """Fine-tune the session's model on its drawings in the background.
+
+    Once it has finished, ``session.adopt_finished_run`` makes its model the session's model.
+    """
     images, labels = collection().arrays()
-    job = fine_tune_registry().start(loaded.model, loaded.record, images / 255.0, labels)
-    st.session_state[FINE_TUNE_JOB] = job
+    resources.fine_tune_registry().start(
+        loaded.model, loaded.record, images / 255.0, labels, owner=session.session_id()
+    )
 
 
 def teaching_job() -> FineTuneJob | None:
-    return st.session_state.get(FINE_TUNE_JOB)
-
-
-def adopt_taught_model() -> None:
-    """Once a fine-tune of this session has finished, make its model the session's model."""
-    job = teaching_job()
-    if job is None:
-        return
-    snapshot = job.snapshot()
-    if snapshot.status != "finished" or st.session_state.get(ADOPTED_FINE_TUNE) == job:
-        return
-    st.session_state[ADOPTED_FINE_TUNE] = job
-    result = snapshot.result
-    held_out = (
-        f", {result.held_out_before:.0%} -> {result.held_out_after:.0%} on your held-out drawings"
-        if result.held_out_after is not None
-        else ""
-    )
-    session.use_model(
-        snapshot.record,
-        f"Taught on your handwriting: {snapshot.record.name} is now your model (MNIST test "
-        f"{result.mnist_test_before:.2%} -> {result.mnist_test_after:.2%}{held_out}).",
-    )
+    """This session's last teaching run, in progress or ended."""
+    return resources.fine_tune_registry().run_of(session.session_id())
 
 
 def scores(loaded: LoadedModel, drawings: DrawingCollection) -> Evaluation:

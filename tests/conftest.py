@@ -47,7 +47,8 @@ def isolated_models_dir(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def app_environment(monkeypatch, sample_npz: Path, isolated_models_dir: Path) -> Iterator[None]:
-    """The sample as MNIST, a fresh models folder, empty caches; stop any run left behind.
+    """The sample as MNIST, a fresh models folder, empty caches; stop any run left behind
+    (training or teaching).
 
     Imports inside: only the AppTest files ask for it, and Streamlit loads TensorFlow.
     """
@@ -61,9 +62,10 @@ def app_environment(monkeypatch, sample_npz: Path, isolated_models_dir: Path) ->
     error_details = st.get_option("client.showErrorDetails")  # public-mode runs change it
     yield
     st.set_option("client.showErrorDetails", error_details)
-    job = resources.training_registry().latest
-    if job is not None:
-        job.stop()
-        job.join(timeout=60)
+    for registry in (resources.training_registry(), resources.fine_tune_registry()):
+        job = registry.latest
+        if job is not None:
+            job.stop()
+            job.join(timeout=60)
     st.cache_resource.clear()
     st.cache_data.clear()

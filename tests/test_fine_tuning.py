@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -85,6 +87,48 @@ def test_a_quirky_writer_is_read_better_and_the_given_model_is_unchanged(
 
     assert recorder.reports and recorder.reports[-1].step == TEST_STEPS
     assert [r.step for r in recorder.reports] == sorted(r.step for r in recorder.reports)
+
+
+class StopAtFirstReport(Recorder):
+    """Presses Stop when the first compiled call reports."""
+
+    def __init__(self, stop_event: threading.Event) -> None:
+        super().__init__()
+        self.stop_event = stop_event
+
+    def on_step(self, progress: FineTuneProgress) -> None:
+        super().on_step(progress)
+        self.stop_event.set()
+
+
+def test_a_stop_ends_fine_tuning_after_the_call_in_progress_with_no_model(
+    writer, sample_mnist
+) -> None:
+    images, labels = writer
+    stop = threading.Event()
+    listener = StopAtFirstReport(stop)
+    result = fine_tune(
+        load_model(),
+        images,
+        labels,
+        FineTuneConfig(steps=TEST_STEPS),
+        listener=listener,
+        mnist=sample_mnist,
+        stop_event=stop,
+    )
+    assert result is None
+    assert len(listener.reports) == 1 and listener.reports[0].step < TEST_STEPS
+
+
+def test_a_stop_before_training_trains_nothing(writer, sample_mnist) -> None:
+    images, labels = writer
+    stop = threading.Event()
+    stop.set()
+    recorder = Recorder()
+    result = fine_tune(
+        load_model(), images, labels, listener=recorder, mnist=sample_mnist, stop_event=stop
+    )
+    assert result is None and recorder.reports == []
 
 
 def test_held_out_drawings_are_scored_before_and_after(writer, sample_mnist) -> None:

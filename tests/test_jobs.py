@@ -3,7 +3,8 @@ import threading
 
 import pytest
 
-from mnist_cnn.jobs import TrainingBusyError, TrainingRegistry, train_evaluate_save
+from mnist_cnn.background import BusyError
+from mnist_cnn.jobs import TrainingRegistry, train_evaluate_save
 from mnist_cnn.store import METADATA_FILE, ModelsDirError, active_record, trained_records
 from mnist_cnn.training import TrainConfig
 
@@ -48,7 +49,7 @@ def test_one_run_at_a_time_and_stop_keeps_the_previous_model(sample_npz):
     registry = TrainingRegistry(data_path=sample_npz)
     job = registry.start(TrainConfig(epochs=200))
     wait_for_batches(job, 2)
-    with pytest.raises(TrainingBusyError, match="already in progress"):
+    with pytest.raises(BusyError, match="already in progress"):
         registry.start(TrainConfig(epochs=1))
     running = job.snapshot()
     assert running.status == "running" and 0 < running.fraction_done < 1
@@ -80,16 +81,16 @@ def test_stop_while_preparing_ends_the_run_at_once_and_the_next_run_waits_for_it
 
 
 def test_stop_while_the_model_is_written_discards_it(sample_npz, monkeypatch):
-    import mnist_cnn.jobs as jobs
+    import mnist_cnn.background as background
 
     registry = TrainingRegistry(data_path=sample_npz)
-    save_model = jobs.save_model
+    save_model = background.save_model
 
     def stop_then_save(*args, **kwargs):  # the Stop lands between the last check and the save
         registry.latest.stop()
         return save_model(*args, **kwargs)
 
-    monkeypatch.setattr(jobs, "save_model", stop_then_save)
+    monkeypatch.setattr(background, "save_model", stop_then_save)
     job = registry.start(TrainConfig(epochs=1))
     job.join(timeout=300)
     assert job.snapshot().status == "stopped" and job.snapshot().record is None
@@ -98,18 +99,18 @@ def test_stop_while_the_model_is_written_discards_it(sample_npz, monkeypatch):
 
 def test_a_stop_during_the_save_prunes_nothing(sample_npz, monkeypatch):
     """A discarded run must not cost anyone an older model: pruning waits until it is kept."""
-    import mnist_cnn.jobs as jobs
+    import mnist_cnn.background as background
 
     monkeypatch.setenv("MNIST_CNN_KEEP_MODELS", "1")
     older = train_evaluate_save(TrainConfig(epochs=1), data_path=sample_npz).record
     registry = TrainingRegistry(data_path=sample_npz)
-    save_model = jobs.save_model
+    save_model = background.save_model
 
     def stop_then_save(*args, **kwargs):
         registry.latest.stop()
         return save_model(*args, **kwargs)
 
-    monkeypatch.setattr(jobs, "save_model", stop_then_save)
+    monkeypatch.setattr(background, "save_model", stop_then_save)
     job = registry.start(TrainConfig(epochs=1))
     job.join(timeout=300)
     assert job.snapshot().status == "stopped"
@@ -119,17 +120,17 @@ def test_a_stop_during_the_save_prunes_nothing(sample_npz, monkeypatch):
 def test_a_stop_once_the_run_is_settled_is_too_late_and_keeps_the_model(sample_npz, monkeypatch):
     """The race: Stop pressed after the run was decided finished (here, while it prunes). The
     page and the disk must agree: finished, and the model kept; the Stop says it did nothing."""
-    import mnist_cnn.jobs as jobs
+    import mnist_cnn.background as background
 
     registry = TrainingRegistry(data_path=sample_npz)
-    prune_models = jobs.prune_models
+    prune_models = background.prune_models
     stop_results = []
 
     def stop_then_prune(*args, **kwargs):
         stop_results.append(registry.latest.stop())
         return prune_models(*args, **kwargs)
 
-    monkeypatch.setattr(jobs, "prune_models", stop_then_prune)
+    monkeypatch.setattr(background, "prune_models", stop_then_prune)
     job = registry.start(TrainConfig(epochs=1))
     job.join(timeout=300)
     snapshot = job.snapshot()

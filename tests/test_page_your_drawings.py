@@ -10,9 +10,11 @@ import pytest
 from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn import fine_tune_jobs, fine_tuning
+from mnist_cnn import canvas_to_mnist, fine_tune_jobs, fine_tuning
 from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder
 from mnist_cnn.sketches import quirky_writer_set, render_non_digit, render_sketch
+from mnist_cnn.store import trained_records
+from studio import resources
 
 pytestmark = USE_APP_ENVIRONMENT
 YOUR_DRAWINGS = "app_pages/your_drawings.py"
@@ -161,7 +163,7 @@ def test_teaching_makes_a_new_model_this_sessions_model(timed_fragments, monkeyp
     assert any("that takes 5 drawings of a digit" in c.value for c in app.caption)
     teach.click()
     app.run()
-    job = app.session_state["fine_tune_job"]
+    job = resources.fine_tune_registry().run_of(app.session_state["session_id"])
     assert timed_fragments == ["teaching_progress"]  # the progress redraws while it runs
     assert button(app, "Teach the model my handwriting").disabled  # one run at a time
     go.set()
@@ -176,6 +178,48 @@ def test_teaching_makes_a_new_model_this_sessions_model(timed_fragments, monkeyp
     assert any(m.label == "MNIST test" for m in app.metric)
     held_out = next(m for m in app.metric if m.label == "Your held-out drawings")
     assert held_out.value == "not measured"
+
+
+def test_the_visitor_teaching_can_stop_it_and_keeps_their_model(
+    timed_fragments, monkeypatch
+) -> None:
+    """Public mode: only the visitor whose run it is sees a Stop button; a Stop saves nothing."""
+    monkeypatch.setenv("MNIST_CNN_PUBLIC", "1")
+    go = threading.Event()  # the run waits for it: the Stop surely lands while it runs
+    monkeypatch.setattr(
+        fine_tune_jobs, "fine_tune", lambda *a, **k: go.wait() and fine_tuning.fine_tune(*a, **k)
+    )
+    app = open_page(YOUR_DRAWINGS)
+    drawings = DrawingCollection()
+    for canvas, label in zip(*quirky_writer_set(n_per_digit=1, seed=4), strict=True):
+        drawings.add(canvas_to_mnist(canvas), int(label))
+    app.session_state["your_drawings"] = drawings
+    app.run()
+    assert not [b for b in app.button if b.label == "Stop teaching"]  # nothing to stop yet
+    button(app, "Teach the model my handwriting").click()
+    app.run()
+    job = resources.fine_tune_registry().run_of(app.session_state["session_id"])
+    assert timed_fragments == ["teaching_progress"]
+    other = open_page(YOUR_DRAWINGS)  # another visitor: nothing of this run to stop
+    assert not [b for b in other.button if b.label == "Stop teaching"]
+
+    stop = button(app, "Stop teaching")
+    assert not stop.disabled
+    timed_fragments.clear()
+    stop.click()
+    app.run()
+    assert job.snapshot().status == "stopped"  # at once, while the run still waits
+    assert timed_fragments == []  # stopped: the page polls no more
+    go.set()
+    job.join(timeout=600)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert job.snapshot().status == "stopped" and job.snapshot().record is None
+    notice = next(i.value for i in app.info if "Teaching stopped" in i.value)
+    assert "Nothing was saved" in notice and "Bundled model" in notice
+    assert app.session_state["model_choice"] == "bundled" and trained_records() == []
+    assert not any("Taught on your handwriting" in i.value for i in app.sidebar.info)
+    assert not button(app, "Teach the model my handwriting").disabled  # free to try again
 
 
 def test_a_full_collection_says_so_and_import_adds_drawings(monkeypatch) -> None:

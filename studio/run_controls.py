@@ -1,0 +1,31 @@
+"""What a page shows around a background run (training, teaching): how often its live view
+redraws, and its Stop button. The runs themselves are ``mnist_cnn.background``'s."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+if TYPE_CHECKING:
+    from mnist_cnn.background import Job
+
+# Seconds between live updates while a run is in progress.
+LIVE_REFRESH_S = 0.5
+
+
+def stop_button(job: Job, label: str, can_stop: bool = True) -> None:
+    """The Stop button, drawn by the page rather than the live view's fragment: a click then
+    reruns the page once, which shows the run stopped (from inside the fragment it would take a
+    run of the fragment and then one of the page).
+
+    Without ``can_stop`` (someone else's run, in public mode) the button is disabled and has
+    no callback: a crafted click from this session cannot stop the run either.
+    """
+    st.button(
+        label,
+        on_click=job.stop if can_stop else None,
+        icon=":material/stop_circle:",
+        disabled=not can_stop,
+        help=None if can_stop else "Only the visitor who started this run can stop it.",
+    )
