@@ -8,8 +8,8 @@ import pytest
 from mnist_cnn import canvas_to_mnist, load_model
 from mnist_cnn.fine_tune_jobs import FineTuneBusyError, FineTuneRegistry
 from mnist_cnn.fine_tuning import FineTuneConfig
-from mnist_cnn.sketches import quirky_writer_set
 from mnist_cnn.store import bundled_record, load_record, trained_records
+from sketchbook.sketches import quirky_writer_set
 
 QUICK = FineTuneConfig(steps=8, holdout_fraction=0.25)
 

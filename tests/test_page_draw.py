@@ -9,7 +9,7 @@ import pytest
 from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.sketches import render_sketch
+from sketchbook.sketches import render_sketch
 from studio import widgets
 
 pytestmark = USE_APP_ENVIRONMENT

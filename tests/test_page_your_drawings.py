@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_cnn import fine_tune_jobs, fine_tuning
 from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder
-from mnist_cnn.sketches import quirky_writer_set, render_non_digit, render_sketch
+from sketchbook.sketches import quirky_writer_set, render_non_digit, render_sketch
 
 pytestmark = USE_APP_ENVIRONMENT
 YOUR_DRAWINGS = "app_pages/your_drawings.py"
