@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -12,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from mnist_cnn.store import LoadedModel, ModelLoadError, ModelRecord
-from studio import messages, session
+from studio import compat, messages, session
 
 if TYPE_CHECKING:  # pandas, Plotly and SciPy load when a chart or a drawing first needs them
     import pandas as pd
@@ -250,20 +249,13 @@ def show_upload_errors() -> None:
 
 # --- The prediction --------------------------------------------------------------------------
 
-# Streamlit's front end draws the elements that reach it together in one React render. After a
-# stroke, the Draw page's answer arrives with the rest of its fragment (the chart, the buttons,
-# the canvas's controls and the drawing's stages) and showed only once all of them were drawn:
-# ~60 ms after a page with nothing but the answer. Pausing this long after the metric lets it
-# reach the browser, and be drawn, alone; the rest follows as much later. Measured with
-# benchmarks/bench_browser.py's Draw/bare ratio: 1.26-1.28x before, 1.16-1.17x after (README).
-ANSWER_HEAD_START_S = 0.04
-
 
 def prediction(probabilities: np.ndarray, *, head_start: bool = False) -> None:
     """The predicted digit as the "Prediction" metric, a note when unsure, all ten as bars.
 
-    With ``head_start``, the metric gets ANSWER_HEAD_START_S to show before the rest: for a page
-    that answers each stroke and then redraws much else.
+    With ``head_start``, the metric gets a moment to show before the rest
+    (``compat.give_answer_head_start``): for a page that answers each stroke and then redraws
+    much else.
     """
     ranked = np.argsort(probabilities)[::-1]
     digit, runner_up = int(ranked[0]), int(ranked[1])
@@ -276,7 +268,7 @@ def prediction(probabilities: np.ndarray, *, head_start: bool = False) -> None:
         delta_arrow="off",
     )
     if head_start:
-        time.sleep(ANSWER_HEAD_START_S)
+        compat.give_answer_head_start()
     if confidence < UNSURE_BELOW:
         st.warning(
             f"The model is unsure: {digit} at {confidence:.0%}, {runner_up} at "

@@ -10,7 +10,7 @@ from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from streamlit.testing.v1 import AppTest
 
 from sketchbook.sketches import render_sketch
-from studio import widgets
+from studio import compat, widgets
 
 pytestmark = USE_APP_ENVIRONMENT
 
@@ -102,10 +102,8 @@ def test_a_head_start_sends_the_answer_alone_before_the_rest(
     """The Draw page's answer goes out, then a pause lets the browser draw it, then the chart."""
     calls: list[tuple] = []
     monkeypatch.setattr(widgets.st, "metric", lambda *args, **kwargs: calls.append(("metric",)))
-    monkeypatch.setattr(
-        widgets, "time", SimpleNamespace(sleep=lambda s: calls.append(("pause", s)))
-    )
+    monkeypatch.setattr(compat, "time", SimpleNamespace(sleep=lambda s: calls.append(("pause", s))))
     monkeypatch.setattr(widgets, "vega", lambda *args: calls.append(("chart",)))
     widgets.prediction(np.eye(10)[7], head_start=head_start)
-    pause = [("pause", widgets.ANSWER_HEAD_START_S)] if head_start else []
+    pause = [("pause", compat.ANSWER_HEAD_START_S)] if head_start else []
     assert calls == [("metric",), *pause, ("chart",)]

@@ -35,7 +35,7 @@ from playwright.sync_api import Browser, FilePayload, Page, expect
 from streamlit_server import Server, start_server, stop_server
 
 from sketchbook.sketches import render_sketch
-from studio.runtime import START_UP_NOISE
+from studio.compat import START_UP_NOISE
 
 pytestmark = pytest.mark.browser
 
