@@ -7,6 +7,7 @@ from mnist_cnn import settings
 from mnist_cnn.data import DataError
 from mnist_cnn.drawings_store import DrawingCollection, DrawingsFileError
 from mnist_cnn.fine_tune_jobs import FineTuneBusyError, FineTuneJob
+from mnist_cnn.shapes import DIGITS
 from mnist_cnn.store import LoadedModel, ModelsDirError
 from studio import charts, messages, resources, widgets, your_drawings
 
@@ -77,7 +78,7 @@ def scores_and_gallery(loaded: LoadedModel, drawings: DrawingCollection) -> None
             widgets.plotly(charts.confusion_figure(mnist.confusion), width="content", key="mnist")
 
     st.subheader("Gallery")
-    by_digit = st.tabs([f"{digit} ({counts[digit]})" for digit in range(10)])
+    by_digit = st.tabs([f"{digit} ({counts[digit]})" for digit in DIGITS])
     for digit, tab in enumerate(by_digit):
         if counts[digit] == 0:
             tab.caption(f"No drawings of {digit} yet.")

@@ -53,6 +53,7 @@ import numpy as np
 from scipy import ndimage
 
 from mnist_cnn.drawing import BOX_SIZE, _bounding_box, _stroke_width
+from mnist_cnn.shapes import IMAGE_SHAPE
 
 # Calibrated limits (see the module docstring and bench_not_a_digit.py --calibrate).
 MAX_HOLES = 4
@@ -158,7 +159,7 @@ def _detector() -> _Detector | None:
 def measure(image: np.ndarray, ink: np.ndarray | None = None) -> DigitLikeness:
     """The four measurements alone (``margin`` stays -inf): the learned detector is not asked."""
     pixels = _as_float(image)
-    if pixels.shape != (28, 28):
+    if pixels.shape != IMAGE_SHAPE:
         raise ValueError(f"expected a (28, 28) image, got shape {pixels.shape}")
     ink_pixels = pixels if ink is None else _as_float(ink)
     mask = pixels >= _INK_THRESHOLD

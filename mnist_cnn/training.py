@@ -33,7 +33,8 @@ import tensorflow as tf
 
 from mnist_cnn.augment import AUGMENTATIONS, augment_dataset
 from mnist_cnn.memory import give_back_freed_memory
-from mnist_cnn.model import INPUT_SHAPE, build_model
+from mnist_cnn.model import build_model
+from mnist_cnn.shapes import INPUT_SHAPE
 from mnist_cnn.traced_steps import quiet_new_model_retracing, releasing_traced_steps
 
 # Small, as inference.BATCH_SIZE and for the same reason: a server keeps the buffers of the
