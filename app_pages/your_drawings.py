@@ -8,6 +8,7 @@ from mnist_cnn.background import BusyError
 from mnist_cnn.data import DataError
 from mnist_cnn.drawings_store import DrawingCollection, DrawingsFileError
 from mnist_cnn.fine_tune_jobs import FineTuneJob
+from mnist_cnn.shapes import DIGITS
 from mnist_cnn.store import LoadedModel, ModelsDirError
 from studio import (
     chart_display,
@@ -88,7 +89,7 @@ def scores_and_gallery(loaded: LoadedModel, drawings: DrawingCollection) -> None
             )
 
     st.subheader("Gallery")
-    by_digit = st.tabs([f"{digit} ({counts[digit]})" for digit in range(10)])
+    by_digit = st.tabs([f"{digit} ({counts[digit]})" for digit in DIGITS])
     for digit, tab in enumerate(by_digit):
         if counts[digit] == 0:
             tab.caption(f"No drawings of {digit} yet.")

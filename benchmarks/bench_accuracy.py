@@ -1,9 +1,9 @@
 """Accuracy of the bundled model: on the MNIST test set, and on two sets of drawn digits.
 
-* **Drawn set** (``mnist_cnn.sketches.drawn_digit_set``): stroke sketches of every digit in
+* **Drawn set** (``sketchbook.sketches.drawn_digit_set``): stroke sketches of every digit in
   several handwriting variants, drawn at random sizes, positions, slants and brush widths in all
   three canvas colour conventions. The bundled model's training settings were chosen with it.
-* **Pen set** (``mnist_cnn.sketches.pen_digit_set``): a second generator written apart from the
+* **Pen set** (``sketchbook.sketches.pen_digit_set``): a second generator written apart from the
   first and never used to choose settings: smooth Bezier strokes in other styles, a pen whose
   width varies, italic slant, hand tremor, coloured inks on tinted paper.
 
@@ -23,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mnist_cnn import canvas_to_mnist, evaluate, load_mnist, load_model, predict
-from mnist_cnn.sketches import drawn_digit_set, pen_digit_set
 from mnist_cnn.store import bundled_record
+from sketchbook.sketches import drawn_digit_set, pen_digit_set
 
 DRAWN_SETS = {
     "Drawn-digit accuracy": drawn_digit_set,

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mnist_cnn import canvas_to_mnist, load_mnist, load_model, predict
 from mnist_cnn.fine_tuning import FineTuneConfig, fine_tune
-from mnist_cnn.sketches import quirky_writer_set
 from mnist_cnn.store import bundled_record
+from sketchbook.sketches import quirky_writer_set
 
 
 def per_digit_accuracy(predictions: np.ndarray, labels: np.ndarray) -> str:

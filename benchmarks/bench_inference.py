@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mnist_cnn import canvas_to_mnist, evaluate, load_mnist, load_model, predict
-from mnist_cnn.sketches import drawn_digit_set
+from sketchbook.sketches import drawn_digit_set
 
 
 def percentiles_ms(samples: list[float]) -> tuple[float, float]:

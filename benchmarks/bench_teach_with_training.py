@@ -41,9 +41,9 @@ def measure(case: str) -> dict:
     from mnist_cnn.drawing import canvas_to_mnist
     from mnist_cnn.fine_tune_jobs import FineTuneRegistry
     from mnist_cnn.jobs import TrainingRegistry
-    from mnist_cnn.sketches import quirky_writer_set
     from mnist_cnn.store import bundled_record, load_record
     from mnist_cnn.training import TrainConfig
+    from sketchbook.sketches import quirky_writer_set
 
     process = psutil.Process()
     parent = bundled_record()

@@ -40,8 +40,8 @@ from browser_support import (  # noqa: E402
 from streamlit_server import SAMPLE_NPZ, Server, start_server, stop_server  # noqa: E402
 
 from mnist_cnn.jobs import train_evaluate_save  # noqa: E402
-from mnist_cnn.sketches import DIGIT_STROKES  # noqa: E402
 from mnist_cnn.training import TrainConfig  # noqa: E402
+from sketchbook.sketches import DIGIT_STROKES  # noqa: E402
 
 INSIDE_HEIGHT = 3000  # the Inside page, from the input down to the rotation sweep
 MODELS_HEIGHT = 2050  # the Models page, from the table down to the per-digit F1

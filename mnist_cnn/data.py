@@ -21,11 +21,10 @@ from mnist_cnn.npz_files import (
     NotAnArrayError,
     read_checked_arrays,
 )
+from mnist_cnn.shapes import IMAGE_SHAPE, NUM_CLASSES
 
 MNIST_NPZ_ENV = "MNIST_NPZ"
 EXPECTED_KEYS = ("x_train", "y_train", "x_test", "y_test")
-IMAGE_SHAPE = (28, 28)
-NUM_CLASSES = 10
 # How long the Keras download may wait on an unreachable network before we give up.
 DOWNLOAD_TIMEOUT_S = 15.0
 # Several times MNIST's 60,000 (EMNIST digits has 240,000): more is a hostile or broken header.

@@ -18,7 +18,8 @@ within:
   preprocessing (which thins every stroke to MNIST's width). A blob is nearly as wide as long.
 
 The limits are the 99.9th percentiles (0.1th for the minimum length) of the 60,000 MNIST
-training digits, which also take in every digit of ``sketches.drawn_digit_set`` (seed 0):
+training digits, which also take in every digit of ``sketchbook.sketches.drawn_digit_set``
+(seed 0):
 ``benchmarks/bench_not_a_digit.py --calibrate`` prints both.
 
 **A learned detector.** Measurements cannot tell an X or a short scribble from a digit: after
@@ -43,7 +44,6 @@ leave-one-family-out figures of ``scripts/train_digit_check.py --leave-one-out``
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from functools import cache
@@ -53,6 +53,7 @@ import numpy as np
 from scipy import ndimage
 
 from mnist_cnn.drawing import BOX_SIZE, _bounding_box, _stroke_width
+from mnist_cnn.shapes import IMAGE_SHAPE
 
 # Calibrated limits (see the module docstring and bench_not_a_digit.py --calibrate).
 MAX_HOLES = 4
@@ -111,12 +112,11 @@ def digit_likeness(image: np.ndarray, ink: np.ndarray | None = None) -> DigitLik
     ``ink`` is the drawing before preprocessing (``DrawingStages.ink``); without it the input
     itself stands in, as it does for MNIST, whose digits are all we have.
     """
-    measured = _measure(image, ink)
+    measured = measure(image, ink)
     detector = _detector()
     if detector is None:
         return measured
-    margin = detector.margin(_features(_as_float(image), measured))
-    return replace(measured, margin=margin)
+    return replace(measured, margin=detector.margin(detector_input(image, measured)))
 
 
 def not_digit_score(image: np.ndarray, ink: np.ndarray | None = None) -> float:
@@ -127,11 +127,6 @@ def not_digit_score(image: np.ndarray, ink: np.ndarray | None = None) -> float:
 def looks_like_digit(image: np.ndarray, ink: np.ndarray | None = None) -> bool:
     """Whether a drawing passes both the measured limits and the learned detector (see above)."""
     return not_digit_score(image, ink) <= 1.0
-
-
-def features(image: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
-    """What the learned detector sees: the 784 input pixels and the logs of the measurements."""
-    return _features(_as_float(image), _measure(image, ink))
 
 
 @dataclass(frozen=True)
@@ -161,15 +156,10 @@ def _detector() -> _Detector | None:
         )  # fmt: skip
 
 
-def detector_metadata() -> dict:
-    """How the shipped detector was made (script, settings, date), from its file."""
-    with np.load(WEIGHTS_PATH, allow_pickle=False) as saved:
-        return json.loads(str(saved["metadata"]))
-
-
-def _measure(image: np.ndarray, ink: np.ndarray | None) -> DigitLikeness:
+def measure(image: np.ndarray, ink: np.ndarray | None = None) -> DigitLikeness:
+    """The four measurements alone (``margin`` stays -inf): the learned detector is not asked."""
     pixels = _as_float(image)
-    if pixels.shape != (28, 28):
+    if pixels.shape != IMAGE_SHAPE:
         raise ValueError(f"expected a (28, 28) image, got shape {pixels.shape}")
     ink_pixels = pixels if ink is None else _as_float(ink)
     mask = pixels >= _INK_THRESHOLD
@@ -183,7 +173,12 @@ def _measure(image: np.ndarray, ink: np.ndarray | None) -> DigitLikeness:
     )
 
 
-def _features(pixels: np.ndarray, measured: DigitLikeness) -> np.ndarray:
+def detector_input(image: np.ndarray, measured: DigitLikeness) -> np.ndarray:
+    """What the learned detector sees: the 784 input pixels and the logs of the measurements.
+
+    Public so that its training (``sketchbook.detector.features``) builds exactly this.
+    """
+    pixels = _as_float(image)
     ratios = np.array([r for name, r in measured.ratios().items() if name != "unlike digits"])
     logs = np.log(np.clip(ratios, _RATIO_FLOOR, _RATIO_CEILING))
     return np.concatenate((pixels.reshape(-1), logs)).astype(np.float32)

@@ -20,7 +20,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-MNIST_SIZE = 28
+from mnist_cnn.shapes import IMAGE_SIDE
+
 BOX_SIZE = 20  # MNIST digits fill a 20x20 box inside the 28x28 field
 # Stroke width of the output in pixels, as measured by `_stroke_width`; MNIST's median is 2.5.
 TARGET_STROKE_WIDTH = 2.5
@@ -210,8 +211,8 @@ def _centre_by_mass(scaled: np.ndarray) -> np.ndarray:
     """
     height, width = scaled.shape
     centre_row, centre_col = ndimage.center_of_mass(scaled)
-    top = int(np.clip(round(MNIST_SIZE / 2 - centre_row), 0, MNIST_SIZE - height))
-    left = int(np.clip(round(MNIST_SIZE / 2 - centre_col), 0, MNIST_SIZE - width))
-    centred = np.zeros((MNIST_SIZE, MNIST_SIZE), dtype=np.float32)
+    top = int(np.clip(round(IMAGE_SIDE / 2 - centre_row), 0, IMAGE_SIDE - height))
+    left = int(np.clip(round(IMAGE_SIDE / 2 - centre_col), 0, IMAGE_SIDE - width))
+    centred = np.zeros((IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
     centred[top : top + height, left : left + width] = scaled
     return centred

@@ -38,12 +38,11 @@ from mnist_cnn.npz_files import (
     NotAnArrayError,
     read_checked_arrays,
 )
+from mnist_cnn.shapes import IMAGE_SHAPE, NUM_CLASSES
 from mnist_cnn.store import PARTIAL_PREFIX, models_dir, remove_stale_partials_from
 
 DRAWINGS_DIR_ENV = "MNIST_CNN_DRAWINGS_DIR"
 DEFAULT_DRAWINGS_FOLDER = "my_drawings"  # beside the trained models' folder
-IMAGE_SHAPE = (28, 28)
-NUM_CLASSES = 10
 # The ink is kept at 4x MNIST's resolution: enough to redo the preprocessing faithfully, and
 # small enough (at most 12 KB raw) that a session can hold hundreds of drawings in memory.
 INK_MAX_SIDE = 112

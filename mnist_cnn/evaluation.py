@@ -9,8 +9,7 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 from mnist_cnn.inference import predict
-
-DIGITS = list(range(10))
+from mnist_cnn.shapes import DIGITS
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_cnn.data import prepare_images
-from mnist_cnn.model import INPUT_SHAPE
+from mnist_cnn.shapes import INPUT_SHAPE
 
 # Integrated gradients approximates a path integral with this many points, all in one batch.
 # 32 keeps the attributions' sum within a few % of its exact value (see `saliency`) at a few ms.

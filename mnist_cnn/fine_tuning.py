@@ -31,10 +31,11 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_cnn.augment import augment_dataset
-from mnist_cnn.data import NUM_CLASSES, Split, load_mnist, prepare_images
+from mnist_cnn.data import Split, load_mnist, prepare_images
 from mnist_cnn.evaluation import evaluate
 from mnist_cnn.inference import predict
 from mnist_cnn.model import compile_model
+from mnist_cnn.shapes import NUM_CLASSES
 from mnist_cnn.traced_steps import releasing_traced_steps
 from mnist_cnn.training import PREFETCH_BATCHES, WITHOUT_AUTOTUNE
 

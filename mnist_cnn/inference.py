@@ -15,6 +15,7 @@ import numpy as np
 
 from mnist_cnn.data import prepare_images
 from mnist_cnn.memory import give_back_freed_memory
+from mnist_cnn.shapes import INPUT_SHAPE, NUM_CLASSES
 
 if TYPE_CHECKING:  # a caller holds a model, so TensorFlow is loaded by the time one predicts
     import keras
@@ -41,7 +42,7 @@ def _forward(model: keras.Model):
             # Weakly bound so a cached function does not keep its model alive.
             model_ref = weakref.ref(model)
 
-            @tf.function(input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
+            @tf.function(input_signature=[tf.TensorSpec((None, *INPUT_SHAPE), tf.float32)])
             def forward(images):
                 return model_ref()(images, training=False)
 
@@ -57,7 +58,7 @@ def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """
     batch = prepare_images(images)
     if len(batch) == 0:
-        return np.zeros((0, 10), np.float32)
+        return np.zeros((0, NUM_CLASSES), np.float32)
     import tensorflow as tf
 
     forward = _forward(model)

@@ -8,7 +8,7 @@ set's copy, the batches' buffers). ``mnist_cnn`` therefore sets
 on its first allocation), so those buffers come from ``malloc`` instead. glibc's ``malloc``
 in turn keeps what is freed in its arenas until asked to trim them, and
 ``give_back_freed_memory`` asks, after the heavy steps: a training run, a prediction of many
-batches (scoring a test set).
+batches (scoring a test set). ``malloc_trim`` is a glibc extension, reached through ``compat``.
 
 Measured with ``benchmarks/bench_memory_steps.py`` (a 1-epoch run, then its result dropped):
 959 MB with TensorFlow's pool, 878 MB this way. Training and scoring ran at the same speed in
@@ -17,9 +17,7 @@ alternating runs. Elsewhere than glibc (macOS, musl), trimming does nothing.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
+from mnist_cnn import compat
 
 # Keep no free memory at the top of the heap: trim all of it.
 KEEP_AT_TOP = 0
@@ -27,14 +25,4 @@ KEEP_AT_TOP = 0
 
 def give_back_freed_memory() -> None:
     """Return the free memory in ``malloc``'s arenas to the operating system (glibc only)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(KEEP_AT_TOP)
-
-
-@functools.cache
-def _malloc_trim():
-    library = ctypes.util.find_library("c")
-    if library is None:
-        return None
-    return getattr(ctypes.CDLL(library), "malloc_trim", None)
+    compat.malloc_trim(KEEP_AT_TOP)

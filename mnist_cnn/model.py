@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import keras
 
-INPUT_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
+from mnist_cnn.shapes import INPUT_SHAPE, NUM_CLASSES
 
 
 def build_model(

@@ -19,6 +19,7 @@ from scipy import ndimage
 
 from mnist_cnn.data import prepare_images
 from mnist_cnn.inference import predict
+from mnist_cnn.shapes import IMAGE_SHAPE
 
 MAX_SHIFT = 6  # pixels, either way
 MAX_ANGLE = 45  # degrees, either way
@@ -70,7 +71,8 @@ def distort(image: np.ndarray, distortion: Distortion) -> np.ndarray:
     scales and moves it, so the digit is blurred once however many changes combine.
     uint8 images are scaled to [0, 1]; float images must already be in [0, 1].
     """
-    pixels = prepare_images(np.asarray(image).reshape(1, 28, 28))[0, ..., 0].astype(np.float64)
+    batch = np.asarray(image).reshape(1, *IMAGE_SHAPE)
+    pixels = prepare_images(batch)[0, ..., 0].astype(np.float64)
     if distortion.stroke:
         pixels = _restroke(pixels, distortion.stroke)
     # affine_transform maps each output pixel back to where it comes from in the input.

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # Keras is imported where a model is loaded: listing models n
 
 from mnist_cnn import settings
 from mnist_cnn.describe import count, describe_config
+from mnist_cnn.shapes import INPUT_SHAPE, NUM_CLASSES
 
 MODELS_DIR_ENV = "MNIST_CNN_MODELS_DIR"
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "trained_models"
@@ -393,10 +394,11 @@ def load_keras_file(path: str | os.PathLike) -> keras.Model:
         ) from error
     input_shape = tuple(model.input_shape) if hasattr(model, "input_shape") else None
     output_shape = tuple(model.output_shape) if hasattr(model, "output_shape") else None
-    if input_shape != (None, 28, 28, 1) or output_shape != (None, 10):
+    expected_input, expected_output = (None, *INPUT_SHAPE), (None, NUM_CLASSES)
+    if input_shape != expected_input or output_shape != expected_output:
         raise ModelLoadError(
             f"{path} is a Keras model for inputs {input_shape} and outputs {output_shape}; "
-            "an MNIST model takes (None, 28, 28, 1) and gives (None, 10)."
+            f"an MNIST model takes {expected_input} and gives {expected_output}."
         )
     return model
 

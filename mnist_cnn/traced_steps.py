@@ -12,8 +12,9 @@ report the same growth), and a web server that trains again and again grows with
 That registration is only looked up to differentiate *through* the all-reduce, which nothing
 does: the train step takes its gradients before it applies them, outside the gradient tape.
 ``releasing_traced_steps`` therefore drops the registrations made while its block ran, so a run's
-graphs are freed with its model. The registry is TensorFlow's private state; if a TensorFlow
-release moves it, this does nothing (and the test that checks it fails).
+graphs are freed with its model. The registry is TensorFlow's private state, reached through
+``compat`` (with the versions checked); if a TensorFlow release moves it, this does nothing
+(and the test that checks it fails).
 
 Each run builds a new model, so its train function is traced anew by design, and from the third
 run in a process TensorFlow warns "N out of the last M calls to <function
@@ -29,18 +30,11 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-from tensorflow.python.framework import ops
+from mnist_cnn.compat import custom_gradient_names, drop_custom_gradients
 
-# tf.custom_gradient's names in the registry (tensorflow/python/ops/custom_gradient.py).
-CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
 # What TensorFlow's retracing warning says, and how it names the functions Keras' fit traces.
 RETRACING_WARNING = "triggered tf.function retracing"
 KERAS_TRAIN_FUNCTIONS = "TensorFlowTrainer._make_function"
-
-
-def custom_gradient_names() -> set[str]:
-    """The names that ``tf.custom_gradient`` has registered so far in this process."""
-    return {name for name in list(_registrations()) if name.startswith(CUSTOM_GRADIENT_PREFIX)}
 
 
 @contextlib.contextmanager
@@ -54,15 +48,7 @@ def releasing_traced_steps() -> Iterator[None]:
     try:
         yield
     finally:
-        registrations = _registrations()
-        for name in custom_gradient_names() - before:
-            registrations.pop(name, None)
-
-
-def _registrations() -> dict:
-    """TensorFlow's gradient registry (name -> gradient function), or {} if it has moved."""
-    registry = getattr(ops, "_gradient_registry", None)
-    return getattr(registry, "_registry", {})
+        drop_custom_gradients(custom_gradient_names() - before)
 
 
 class _NewModelRetracing(logging.Filter):

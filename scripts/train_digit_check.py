@@ -35,8 +35,9 @@ from sklearn.neural_network import MLPClassifier
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mnist_cnn import canvas_to_mnist, load_mnist
-from mnist_cnn.digit_check import WEIGHTS_PATH, features
-from mnist_cnn.sketches import (
+from mnist_cnn.digit_check import WEIGHTS_PATH
+from sketchbook.detector import features
+from sketchbook.sketches import (
     NON_DIGIT_KINDS,
     _in_box,
     drawn_digit_set,

@@ -16,6 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from mnist_cnn.shapes import DIGITS
+
 if TYPE_CHECKING:  # at run time only their fields are read: no need to import TensorFlow
     from mnist_cnn.evaluation import Evaluation
     from mnist_cnn.training import BatchProgress, EpochProgress
@@ -42,9 +44,9 @@ def probability_frame(probabilities: np.ndarray) -> pd.DataFrame:
     predicted = int(np.argmax(probabilities))
     return pd.DataFrame(
         {
-            "digit": [str(digit) for digit in range(10)],
+            "digit": [str(digit) for digit in DIGITS],
             "probability": np.asarray(probabilities, dtype=float),
-            "predicted": [digit == predicted for digit in range(10)],
+            "predicted": [digit == predicted for digit in DIGITS],
             "label": [f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
         }
     )
@@ -245,7 +247,7 @@ def confusion_figure(confusion: np.ndarray, normalise: bool = False) -> go.Figur
             ),
         )
     )
-    axis = {"tickmode": "array", "tickvals": list(range(10)), "fixedrange": True, "showgrid": False}
+    axis = {"tickmode": "array", "tickvals": list(DIGITS), "fixedrange": True, "showgrid": False}
     figure.update_layout(
         height=520,
         width=520,

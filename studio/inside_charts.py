@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from mnist_cnn.shapes import DIGITS
 from studio.charts import _FONT, MUTED, PRIMARY, TEXT
 
 # One colour per digit in the sweep: ten lines must stay apart at a glance.
@@ -55,7 +56,7 @@ def output_figure(probabilities: np.ndarray) -> go.Figure:
             x=probabilities,
             y=[str(digit) for digit in range(len(probabilities))],
             orientation="h",
-            marker_color=[PRIMARY if d == predicted else MUTED for d in range(10)],
+            marker_color=[PRIMARY if d == predicted else MUTED for d in DIGITS],
             hovertemplate="digit %{y}: %{x:.1%}<extra></extra>",
         )
     )

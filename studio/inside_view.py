@@ -30,6 +30,7 @@ from mnist_cnn.probe import (
     distort,
     rotation_sweep,
 )
+from mnist_cnn.shapes import IMAGE_SHAPE, IMAGE_SIDE
 from mnist_cnn.store import LoadedModel
 from studio import chart_display, inside_charts, pictures, prediction_view
 
@@ -69,7 +70,7 @@ class InsideDigit:
 
 def open_digit(image: np.ndarray, source: str, label: int | None = None) -> None:
     """Make ``image`` this visitor's digit on the Inside page."""
-    pixels = prepare_images(np.asarray(image).reshape(1, 28, 28))[0, ..., 0]
+    pixels = prepare_images(np.asarray(image).reshape(1, *IMAGE_SHAPE))[0, ..., 0]
     st.session_state[DIGIT_KEY] = InsideDigit(pixels, source, label)
 
 
@@ -107,7 +108,7 @@ def open_from_gallery(
 
 
 def _pixels(digit_bytes: bytes) -> np.ndarray:
-    return np.frombuffer(digit_bytes, np.float32).reshape(28, 28)
+    return np.frombuffer(digit_bytes, np.float32).reshape(IMAGE_SHAPE)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -304,7 +305,7 @@ def why(loaded: LoadedModel, digit: InsideDigit, probabilities: np.ndarray) -> N
             pictures.saliency_overlay(digit.image, heat, limit, INPUT_ZOOM),
             caption=f"Saliency for {shown}: full colour at ±{limit:.2g}",
             output_format="PNG",
-            width=INPUT_ZOOM * 28,
+            width=INPUT_ZOOM * IMAGE_SIDE,
         )
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from mnist_cnn import settings
 from mnist_cnn.data import DataError
+from mnist_cnn.shapes import DIGITS
 from mnist_cnn.store import ModelRecord, delete_model, rename_model
 from studio import chart_display, charts, messages, model_card, resources, session
 from studio.training_view import format_duration
@@ -151,7 +152,7 @@ def compare(records: list[ModelRecord]) -> None:
     columns = st.columns(len(records))
     for column, name, evaluation in zip(columns, names, evaluations, strict=True):
         column.metric(f"Test accuracy: {name}", f"{evaluation.accuracy:.2%}")
-    f1 = pd.DataFrame({"Digit": list(range(10))})
+    f1 = pd.DataFrame({"Digit": list(DIGITS)})
     for name, evaluation in zip(names, evaluations, strict=True):
         f1[f"F1 {name}"] = [as_percent(row["f1-score"]) for row in evaluation.per_class()]
     st.dataframe(

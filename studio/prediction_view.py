@@ -2,37 +2,29 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import streamlit as st
 
+from studio import compat
 from studio.chart_display import vega
 
 # Below this probability for the top digit the page says the model is unsure.
 UNSURE_BELOW = 0.6
 
-# Streamlit's front end draws the elements that reach it together in one React render. After a
-# stroke, the Draw page's answer arrives with the rest of its fragment (the chart, the buttons,
-# the canvas's controls and the drawing's stages) and showed only once all of them were drawn:
-# ~60 ms after a page with nothing but the answer. Pausing this long after the metric lets it
-# reach the browser, and be drawn, alone; the rest follows as much later. Measured with
-# benchmarks/bench_browser.py's Draw/bare ratio: 1.26-1.28x before, 1.16-1.17x after (README).
-ANSWER_HEAD_START_S = 0.04
-
 
 def prediction(probabilities: np.ndarray, *, head_start: bool = False) -> None:
     """The predicted digit as the "Prediction" metric, a note when unsure, all ten as bars.
 
-    With ``head_start``, the metric gets ANSWER_HEAD_START_S to show before the rest: for a page
-    that answers each stroke and then redraws much else.
+    With ``head_start``, the metric gets a moment to show before the rest
+    (``compat.give_answer_head_start``): for a page that answers each stroke and then redraws
+    much else.
     """
     ranked = np.argsort(probabilities)[::-1]
     digit, runner_up = int(ranked[0]), int(ranked[1])
     confidence = float(probabilities[digit])
     confident_metric("Prediction", digit, confidence)
     if head_start:
-        time.sleep(ANSWER_HEAD_START_S)
+        compat.give_answer_head_start()
     if confidence < UNSURE_BELOW:
         st.warning(
             f"The model is unsure: {digit} at {confidence:.0%}, {runner_up} at "

@@ -19,6 +19,7 @@ from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder, drawings_
 from mnist_cnn.evaluation import Evaluation, evaluate
 from mnist_cnn.fine_tune_jobs import FineTuneJob
 from mnist_cnn.fine_tuning import FineTuneConfig, held_out_size
+from mnist_cnn.shapes import DIGITS
 from mnist_cnn.store import LoadedModel
 from studio import messages, resources, session
 
@@ -86,7 +87,7 @@ def correction_bar(
                 on_click=save,
                 args=(stages, predicted, on_saved),
             )
-        for digit in range(10):
+        for digit in DIGITS:
             st.button(
                 str(digit), key=f"correct-{digit}", on_click=save, args=(stages, digit, on_saved)
             )

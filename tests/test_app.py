@@ -14,7 +14,7 @@ from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.training import BatchProgress
-from studio import charts, digit_images, runtime
+from studio import charts, compat, digit_images
 
 pytestmark = USE_APP_ENVIRONMENT
 
@@ -32,7 +32,7 @@ def test_streamlit_is_adapted_to_tensorflow() -> None:
     """Streamlit's clear_session() after each run hangs a training thread mid-build, and its
     full garbage collection after each run costs ~200 ms unless start-up objects are frozen."""
     open_page(DRAW)
-    assert script_runner._clean_problem_modules is runtime._keep_keras_state
+    assert script_runner._clean_problem_modules is compat._keep_keras_state
     assert gc.get_freeze_count() > 0
 
 

@@ -9,9 +9,9 @@ from PIL import Image
 
 from mnist_cnn.cli import build_parser, main, train_config
 from mnist_cnn.model import build_model
-from mnist_cnn.sketches import render_sketch
 from mnist_cnn.store import bundled_record, save_model
 from mnist_cnn.training import TrainConfig
+from sketchbook.sketches import render_sketch
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "predict", "models"])

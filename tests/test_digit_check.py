@@ -8,14 +8,10 @@ import pytest
 
 from mnist_cnn import digit_check
 from mnist_cnn.data import load_mnist
-from mnist_cnn.digit_check import (
-    detector_metadata,
-    digit_likeness,
-    looks_like_digit,
-    not_digit_score,
-)
+from mnist_cnn.digit_check import digit_likeness, looks_like_digit, not_digit_score
 from mnist_cnn.drawing import canvas_to_mnist
-from mnist_cnn.sketches import (
+from sketchbook.detector import detector_metadata, features
+from sketchbook.sketches import (
     NON_DIGIT_KINDS,
     drawn_digit_set,
     pen_digit_set,
@@ -70,6 +66,15 @@ def test_the_detector_is_loaded_without_pickle_and_says_how_it_was_made() -> Non
         assert saved["w1"].shape[0] == 28 * 28 + 5 and saved["w1"].dtype == np.float32
     assert detector_metadata()["script"] == "scripts/train_digit_check.py"
     assert np.isfinite(digit_likeness(np.zeros((28, 28), np.float32)).margin)
+
+
+def test_the_detector_is_trained_on_what_it_sees() -> None:
+    """sketchbook.detector.features (its training data) is the engine's own input to it."""
+    stages = prepared(render_non_digit("letter", seed=3))
+    seen = features(stages.centred, stages.ink)
+    assert seen.shape == (28 * 28 + 5,) and seen.dtype == np.float32
+    margin = digit_likeness(stages.centred, stages.ink).margin
+    assert digit_check._detector().margin(seen) == margin
 
 
 def test_without_a_detector_file_the_measured_limits_still_judge(monkeypatch, tmp_path) -> None:

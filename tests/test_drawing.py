@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mnist_cnn.drawing import DrawingStages, canvas_to_mnist
-from mnist_cnn.sketches import (
+from sketchbook.sketches import (
     DIGIT_STROKES,
     PEN_STROKES,
     drawn_digit_set,

@@ -22,7 +22,7 @@ from mnist_cnn.drawings_store import (
     read_drawings_npz,
     remove_stale_partials,
 )
-from mnist_cnn.sketches import render_sketch
+from sketchbook.sketches import render_sketch
 
 
 def drawn(digit: int) -> tuple[np.ndarray, np.ndarray]:

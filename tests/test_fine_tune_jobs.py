@@ -11,8 +11,8 @@ from mnist_cnn import background, canvas_to_mnist, load_model
 from mnist_cnn.background import BusyError
 from mnist_cnn.fine_tune_jobs import FineTuneJob, FineTuneRegistry
 from mnist_cnn.fine_tuning import FineTuneConfig
-from mnist_cnn.sketches import quirky_writer_set
 from mnist_cnn.store import METADATA_FILE, bundled_record, load_record, trained_records
+from sketchbook.sketches import quirky_writer_set
 
 QUICK = FineTuneConfig(steps=8, holdout_fraction=0.25)
 

@@ -15,7 +15,7 @@ from mnist_cnn.fine_tuning import (
     held_out_size,
     split_held_out,
 )
-from mnist_cnn.sketches import QUIRKY_WRITER_STROKES, quirky_writer_set
+from sketchbook.sketches import QUIRKY_WRITER_STROKES, quirky_writer_set
 
 # Enough batches for the quirky writer's misread digits to be learnt, few enough for a test.
 TEST_STEPS = 160

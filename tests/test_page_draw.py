@@ -9,8 +9,8 @@ import pytest
 from apptest_support import DRAW, USE_APP_ENVIRONMENT, open_page, png_bytes
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.sketches import render_sketch
-from studio import prediction_view
+from sketchbook.sketches import render_sketch
+from studio import compat, prediction_view
 
 pytestmark = USE_APP_ENVIRONMENT
 
@@ -104,10 +104,8 @@ def test_a_head_start_sends_the_answer_alone_before_the_rest(
     monkeypatch.setattr(
         prediction_view.st, "metric", lambda *args, **kwargs: calls.append(("metric",))
     )
-    monkeypatch.setattr(
-        prediction_view, "time", SimpleNamespace(sleep=lambda s: calls.append(("pause", s)))
-    )
+    monkeypatch.setattr(compat, "time", SimpleNamespace(sleep=lambda s: calls.append(("pause", s))))
     monkeypatch.setattr(prediction_view, "vega", lambda *args: calls.append(("chart",)))
     prediction_view.prediction(np.eye(10)[7], head_start=head_start)
-    pause = [("pause", prediction_view.ANSWER_HEAD_START_S)] if head_start else []
+    pause = [("pause", compat.ANSWER_HEAD_START_S)] if head_start else []
     assert calls == [("metric",), *pause, ("chart",)]

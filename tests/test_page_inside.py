@@ -14,7 +14,7 @@ from apptest_support import (
 )
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.sketches import render_sketch
+from sketchbook.sketches import render_sketch
 from studio import runtime
 from studio.inside_view import DIGIT_KEY, ROTATE_LABEL
 

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_cnn import canvas_to_mnist, fine_tune_jobs, fine_tuning
 from mnist_cnn.drawings_store import DrawingCollection, DrawingFolder
-from mnist_cnn.sketches import quirky_writer_set, render_non_digit, render_sketch
 from mnist_cnn.store import trained_records
+from sketchbook.sketches import quirky_writer_set, render_non_digit, render_sketch
 from studio import resources
 
 pytestmark = USE_APP_ENVIRONMENT

@@ -3,7 +3,8 @@ import gc
 import pytest
 from tensorflow.python.framework.func_graph import FuncGraph
 
-from mnist_cnn.traced_steps import custom_gradient_names, releasing_traced_steps
+from mnist_cnn.compat import custom_gradient_names
+from mnist_cnn.traced_steps import releasing_traced_steps
 from mnist_cnn.training import TrainConfig, train
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from playwright.sync_api import Browser, CDPSession, Locator, Page, Playwright, expect
 from streamlit_server import REPO, Server
 
-from mnist_cnn.sketches import sketch_strokes
+from sketchbook.sketches import sketch_strokes
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

@@ -34,8 +34,8 @@ from PIL import Image
 from playwright.sync_api import Browser, FilePayload, Page, expect
 from streamlit_server import Server, start_server, stop_server
 
-from mnist_cnn.sketches import render_sketch
-from studio.runtime import START_UP_NOISE
+from sketchbook.sketches import render_sketch
+from studio.compat import START_UP_NOISE
 
 pytestmark = pytest.mark.browser
 
