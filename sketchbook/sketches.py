@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -186,6 +187,33 @@ def _source_over(
     return np.round(rgba * 255.0).astype(np.uint8)
 
 
+def _digit_set(
+    n_per_digit: int, seed: int, draw: Callable[[np.random.Generator, int], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels cycling 0..9 ``n_per_digit`` times and their canvases, ``draw(rng, digit)`` each."""
+    rng = np.random.default_rng(seed)
+    labels = np.tile(np.arange(10, dtype=np.int64), n_per_digit)
+    canvases = np.empty((labels.size, 280, 280, 4), dtype=np.uint8)
+    for i, digit in enumerate(labels):
+        canvases[i] = draw(rng, int(digit))
+    return canvases, labels
+
+
+def _random_box(
+    rng: np.random.Generator,
+    heights: tuple[float, float],
+    aspects: tuple[float, float],
+    max_width: float,
+    lefts: tuple[float, float],
+) -> tuple[float, tuple[float, float, float, float]]:
+    """A digit's height and box (fractions of the canvas): random height, aspect, position."""
+    height = rng.uniform(*heights)
+    width = min(height * rng.uniform(*aspects), max_width)
+    left = rng.uniform(lefts[0], lefts[1] - width)
+    top = rng.uniform(0.05, 0.95 - height)
+    return height, (left, top, left + width, top + height)
+
+
 def drawn_digit_set(n_per_digit: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A varied, deterministic set of drawn digits: (N, 280, 280, 4) uint8 canvases and labels.
 
@@ -194,27 +222,23 @@ def drawn_digit_set(n_per_digit: int = 30, seed: int = 0) -> tuple[np.ndarray, n
     and one of three colour conventions: white on black, black on white, dark on transparent.
     Labels cycle 0..9, so every digit appears ``n_per_digit`` times.
     """
-    rng = np.random.default_rng(seed)
-    labels = np.tile(np.arange(10, dtype=np.int64), n_per_digit)
-    canvases = np.empty((labels.size, 280, 280, 4), dtype=np.uint8)
-    for i, digit in enumerate(labels):
-        height = rng.uniform(0.3, 0.9)
-        width = min(height * rng.uniform(0.55, 0.95), 0.9)
-        left = rng.uniform(0.05, 0.95 - width)
-        top = rng.uniform(0.05, 0.95 - height)
+
+    def draw(rng: np.random.Generator, digit: int) -> np.ndarray:
+        height, box = _random_box(rng, (0.3, 0.9), (0.55, 0.95), 0.9, (0.05, 0.95))
         ink, background = _COLOUR_CONVENTIONS[rng.integers(len(_COLOUR_CONVENTIONS))]
-        canvases[i] = render_sketch(
-            int(digit),
+        return render_sketch(
+            digit,
             variant=int(rng.integers(len(DIGIT_STROKES[digit]))),
             brush=min(rng.uniform(4.0, 40.0), 0.25 * height * 280),
-            box=(left, top, left + width, top + height),
+            box=box,
             ink=ink,
             background=background,
             rotation_deg=rng.uniform(-15.0, 15.0),
             jitter=rng.uniform(0.0, 0.01),
             rng=rng,
         )
-    return canvases, labels
+
+    return _digit_set(n_per_digit, seed, draw)
 
 
 # --- A second, independent generator: pen-style digits -----------------------------------------
@@ -424,20 +448,15 @@ def pen_digit_set(n_per_digit: int = 30, seed: int = 1) -> tuple[np.ndarray, np.
     Random style, size, position, aspect, pen width (at most a fifth of the digit's height),
     slant (+-0.3), rotation (+-10 degrees), tremor and ink; labels cycle 0..9.
     """
-    rng = np.random.default_rng(seed)
-    labels = np.tile(np.arange(10, dtype=np.int64), n_per_digit)
-    canvases = np.empty((labels.size, 280, 280, 4), dtype=np.uint8)
-    for i, digit in enumerate(labels):
-        height = rng.uniform(0.35, 0.85)
-        width = min(height * rng.uniform(0.5, 0.9), 0.8)
-        left = rng.uniform(0.08, 0.92 - width)
-        top = rng.uniform(0.05, 0.95 - height)
+
+    def draw(rng: np.random.Generator, digit: int) -> np.ndarray:
+        height, box = _random_box(rng, (0.35, 0.85), (0.5, 0.9), 0.8, (0.08, 0.92))
         ink, paper = _PEN_INKS[rng.integers(len(_PEN_INKS))]
-        canvases[i] = render_pen_digit(
-            int(digit),
+        return render_pen_digit(
+            digit,
             rng,
             style=int(rng.integers(len(PEN_STROKES[digit]))),
-            box=(left, top, left + width, top + height),
+            box=box,
             pen=min(rng.uniform(5.0, 30.0), 0.2 * height * 280),
             slant=rng.uniform(-0.3, 0.3),
             rotation_deg=rng.uniform(-10.0, 10.0),
@@ -445,7 +464,8 @@ def pen_digit_set(n_per_digit: int = 30, seed: int = 1) -> tuple[np.ndarray, np.
             ink=ink,
             paper=paper,
         )
-    return canvases, labels
+
+    return _digit_set(n_per_digit, seed, draw)
 
 
 # --- Canvases that are not digits ------------------------------------------------------------
