@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from mnist_cnn.sketches import PEN_STROKES, render_pen_digit
+from mnist_cnn.sketches import PEN_STROKES, render_pen_digit, render_sketch
 
 SPACINGS = ("apart", "close", "touching")
 BACKGROUNDS = ("canvas", "paper")
@@ -56,6 +56,11 @@ def pen_digit_ink(digit: int, rng: np.random.Generator) -> np.ndarray:
         paper=(0, 0, 0, 255),
     )
     return _cropped(canvas[..., 0].astype(np.float32) / 255.0)
+
+
+def sketch_digit_ink(digit: int, variant: int = 0) -> np.ndarray:
+    """A template sketch of ``digit`` (``sketches.render_sketch``) as cropped float ink."""
+    return _cropped(render_sketch(digit, variant=variant)[..., 0].astype(np.float32) / 255.0)
 
 
 def _cropped(ink: np.ndarray) -> np.ndarray:

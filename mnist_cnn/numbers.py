@@ -360,16 +360,21 @@ class Piece:
 
 def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
     """The group read whole and, when it is wide, every run of it between two of its cuts."""
-    window = (slice(group.y0, group.y1), slice(group.x0, group.x1))
+    # The group's ink and its faint edges, which may reach past the thresholded box.
+    top, left = max(group.y0 - _EDGE_GROWTH, 0), max(group.x0 - _EDGE_GROWTH, 0)
+    window = (slice(top, group.y1 + _EDGE_GROWTH), slice(left, group.x1 + _EDGE_GROWTH))
     region = np.isin(group.component_labels[window], group.labels)
-    strength = np.where(region, ink.strength[window], 0.0)
+    edges = ndimage.binary_dilation(region, iterations=_EDGE_GROWTH)
+    strength = np.where(edges, ink.strength[window], 0.0)
+    region = region[group.y0 - top : group.y1 - top, group.x0 - left : group.x1 - left]
     cuts = _cuts(region, group)
     # Which side of each cut every pixel is on; the group's own edges bound the first and last.
-    rows, cols = np.indices(region.shape)
-    middle = (region.shape[0] - 1) / 2
-    right_of = [np.ones(region.shape, dtype=bool)]
+    rows, cols = np.indices(strength.shape)
+    rows, cols = rows - (group.y0 - top), cols - (group.x0 - left)  # in the group's box
+    middle = (group.height - 1) / 2
+    right_of = [np.ones(strength.shape, dtype=bool)]
     right_of += [cols >= offset + slant * (middle - rows) for offset, slant in cuts]
-    right_of.append(np.zeros(region.shape, dtype=bool))
+    right_of.append(np.zeros(strength.shape, dtype=bool))
     offsets = [0.0, *(offset for offset, _ in cuts), float(group.width)]
     pieces = []
     for start in range(len(offsets) - 1):
@@ -378,7 +383,7 @@ def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
             if not whole and offsets[end] - offsets[start] > _MAX_PIECE_WIDTH * group.line_height:
                 continue
             inside = right_of[start] & ~right_of[end]
-            piece = _piece(np.where(inside, strength, 0.0), group)
+            piece = _piece(np.where(inside, strength, 0.0), (left, top))
             if piece is not None:
                 box, stages = piece
                 short = box[3] - box[1] < _MIN_DIGIT_HEIGHT * group.height
@@ -428,9 +433,10 @@ def _cuts(region: np.ndarray, group: Group) -> list[tuple[float, float]]:
 
 
 def _piece(
-    strength: np.ndarray, group: Group
+    strength: np.ndarray, origin: tuple[int, int]
 ) -> tuple[tuple[int, int, int, int], DrawingStages] | None:
-    """Some of a group's ink, prepared by ``canvas_to_mnist``, and its box in the image."""
+    """Some ink, prepared by ``canvas_to_mnist``, and its box in the image (``strength`` starts
+    at ``origin``, (x, y), in the image)."""
     rows = np.flatnonzero(strength.any(axis=1))
     cols = np.flatnonzero(strength.any(axis=0))
     if rows.size == 0:
@@ -440,7 +446,7 @@ def _piece(
     stages = canvas_to_mnist(np.pad(cropped, 1), return_stages=True)
     if stages is None:
         return None
-    x0, y0 = group.x0 + int(cols[0]), group.y0 + int(rows[0])
+    x0, y0 = origin[0] + int(cols[0]), origin[1] + int(rows[0])
     box = (x0, y0, x0 + cropped.shape[1], y0 + cropped.shape[0])
     return box, stages
 
