@@ -47,13 +47,18 @@ CONFIDENT_AT = 0.6
 _COARSE_SIDE = 64
 _BACKGROUND_WINDOW = 0.45
 _SMOOTHING = 3  # the coarse copy is smoothed this wide first, so noise does not lift the paper
-_MIN_ROOM = 0.05  # ink on the darkest paper stands out by at most this much (a cap on division)
+# The share is taken of at least this much room, so that paper's grain, on paper too light
+# to hold lighter ink, does not become ink when the polarity test of a blank page goes wrong.
+_MIN_ROOM = 0.5
 # Which way the ink goes is read on a smaller copy still, with a median this many pixels wide.
 _POLARITY_SIDE = 24
 _POLARITY_WINDOW = 5
 _POLARITY_TAIL = 0.2  # the tails compared: pixels this far from the median, as share of range
 # Ink is at least this many times the typical residual of the paper (its texture and noise).
 _NOISE_FACTOR = 5.0
+# Ink darkens its paper (or lightens a board) by at least this share; a shadow's edge or the
+# paper's grain by less.
+_MIN_INK_CONTRAST = 0.3
 _EDGE_GROWTH = 2  # pixels of faint anti-aliased edge kept around the thresholded ink
 # A connected piece of ink this small beside the line's digit height is a speck.
 _SPECK_SIZE = 0.25
@@ -190,7 +195,7 @@ def ink_map(image: np.ndarray) -> InkMap | None:
         return None
     typical = float(np.median(residual))
     spread = 1.4826 * float(np.median(np.abs(residual - typical)))  # the paper's noise
-    threshold = max(_otsu(residual), typical + _NOISE_FACTOR * spread, 0.5 * MIN_CONTRAST)
+    threshold = max(_otsu(residual), typical + _NOISE_FACTOR * spread, _MIN_INK_CONTRAST)
     mask = residual > threshold
     if not mask.any():
         return None
