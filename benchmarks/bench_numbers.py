@@ -140,6 +140,16 @@ def report(results: dict[str, list[tuple[Sample, str, float]]]) -> None:
         print(
             f"{spacing:<10}" + "".join(f"{c:>20}" for c in cells) + f"    >= {TARGETS[spacing]:.0%}"
         )
+    print("\nNumbers cut into the right count of digits, by spacing (segmentation alone):")
+    for spacing in composed_numbers.SPACINGS:
+        cells = [
+            _share(
+                [len(text) == len(sample.truth) for sample, text, _ in results[name]
+                 if sample.spacing == spacing]
+            )
+            for name in names
+        ]  # fmt: skip
+        print(f"{spacing:<10}" + "".join(f"{c:>20}" for c in cells))
     print("\nNumbers read exactly, by length (all spacings):")
     for length in LENGTHS:
         cells = [_exact([r for r in results[name] if len(r[0].truth) == length]) for name in names]
@@ -170,8 +180,11 @@ def report(results: dict[str, list[tuple[Sample, str, float]]]) -> None:
 
 
 def _exact(rows: list[tuple[Sample, str, float]]) -> str:
-    right = sum(sample.truth == text for sample, text, _ in rows)
-    return f"{right / len(rows):.1%} ({right}/{len(rows)})"
+    return _share([sample.truth == text for sample, text, _ in rows])
+
+
+def _share(outcomes: list[bool]) -> str:
+    return f"{sum(outcomes) / len(outcomes):.1%} ({sum(outcomes)}/{len(outcomes)})"
 
 
 def blank_papers(model, seed: int) -> int:

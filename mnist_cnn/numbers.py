@@ -77,6 +77,7 @@ _MIN_PIECE_WIDTH = 0.12
 _MAX_PIECE_WIDTH = 1.4
 _CUT_SLANTS = (-0.3, 0.0, 0.3)  # cut lines lean this many columns per row, as writing does
 _CUT_MINIMUM_WINDOW = 0.06  # a cut column has the least ink within this share of the height
+_FRAGMENT = 0.15  # a bit of a cut piece this small beside its largest is a neighbour's stroke
 # The score of a piece is its top log-probability less these costs: _SPLIT_COST for each digit,
 # _WIDE_COST for each line height of width past _WIDE_FROM (the model is often sure of two
 # touching digits read as one), _SHORT_PIECE_COST for a piece shorter than _MIN_DIGIT_HEIGHT
@@ -368,10 +369,10 @@ def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
     # The group's ink and its faint edges, which may reach past the thresholded box.
     top, left = max(group.y0 - _EDGE_GROWTH, 0), max(group.x0 - _EDGE_GROWTH, 0)
     window = (slice(top, group.y1 + _EDGE_GROWTH), slice(left, group.x1 + _EDGE_GROWTH))
-    region = np.isin(group.component_labels[window], group.labels)
-    edges = ndimage.binary_dilation(region, iterations=_EDGE_GROWTH)
+    inked = np.isin(group.component_labels[window], group.labels)
+    edges = ndimage.binary_dilation(inked, iterations=_EDGE_GROWTH)
     strength = np.where(edges, ink.strength[window], 0.0)
-    region = region[group.y0 - top : group.y1 - top, group.x0 - left : group.x1 - left]
+    region = inked[group.y0 - top : group.y1 - top, group.x0 - left : group.x1 - left]
     cuts = _cuts(region, group)
     # Which side of each cut every pixel is on; the group's own edges bound the first and last.
     rows, cols = np.indices(strength.shape)
@@ -388,6 +389,8 @@ def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
             if not whole and offsets[end] - offsets[start] > _MAX_PIECE_WIDTH * group.line_height:
                 continue
             inside = right_of[start] & ~right_of[end]
+            if not whole:
+                inside &= _without_fragments(inked & inside)
             piece = _piece(np.where(inside, strength, 0.0), (left, top))
             if piece is not None:
                 box, stages = piece
@@ -435,6 +438,17 @@ def _cuts(region: np.ndarray, group: Group) -> list[tuple[float, float]]:
         if len(chosen) >= _CUTS_PER_HEIGHT * group.width / group.line_height:
             break
     return sorted(chosen)
+
+
+def _without_fragments(inked: np.ndarray) -> np.ndarray:
+    """Where a cut piece's ink is, less the bits of a neighbour's strokes the cut took along
+    (pieces under _FRAGMENT of its largest), faint edges included."""
+    labelled, count = ndimage.label(inked, structure=np.ones((3, 3), dtype=bool))
+    if count <= 1:
+        return np.ones(inked.shape, dtype=bool)
+    sizes = np.bincount(labelled.ravel())[1:]
+    kept = np.flatnonzero(sizes >= _FRAGMENT * sizes.max()) + 1
+    return ndimage.binary_dilation(np.isin(labelled, kept), iterations=_EDGE_GROWTH)
 
 
 def _piece(
