@@ -2,11 +2,10 @@
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
-from mnist_cnn.images import MAX_PIXELS, ImageReadError, read_image
+from mnist_cnn.images import ImageReadError, read_image
 from mnist_cnn.inference import predict
-from studio import runtime, widgets
+from studio import inputs, runtime, widgets
 
 CANVAS_SIZE = 280
 DEFAULT_BRUSH = 18
@@ -29,13 +28,10 @@ def drawing_board() -> None:
     with input_column:
         draw_tab, upload_tab = st.tabs(["Draw", "Upload an image"], key="source", on_change="rerun")
     with draw_tab:
-        canvas = st_canvas(
-            stroke_width=st.session_state.get("brush", DEFAULT_BRUSH),
-            stroke_color="#FFFFFF",
-            background_color="#000000",
-            height=CANVAS_SIZE,
-            width=CANVAS_SIZE,
-            return_image_data=True,
+        canvas = inputs.drawing_canvas(
+            CANVAS_SIZE,
+            CANVAS_SIZE,
+            st.session_state.get("brush", DEFAULT_BRUSH),
             key=f"canvas-{st.session_state.canvas_round}",
         )
 
@@ -96,17 +92,9 @@ def drawing_board() -> None:
     # under the canvas. On a wide screen they sit under the canvas's column.
     if not using_upload:
         controls, _ = st.columns(COLUMNS, gap="large")
-        brush_column, clear_column = controls.columns([3, 1], vertical_alignment="bottom")
-        brush_column.slider("Brush width", 8, 40, DEFAULT_BRUSH, key="brush")
-        clear_column.button("Clear", on_click=clear_canvas, icon=":material/delete:")
+        inputs.canvas_controls(controls, (8, 40, DEFAULT_BRUSH), "brush", clear_canvas)
     with upload_tab:
-        st.file_uploader(
-            "A PNG or JPEG of one digit (dark on light or light on dark), at most 2 MB and "
-            f"{MAX_PIXELS / 1e6:g} megapixels",
-            type=["png", "jpg", "jpeg"],
-            key="upload",
-        )
-        widgets.show_upload_errors()
+        inputs.image_uploader("one digit", key="upload")
         if upload_problem:
             st.error(upload_problem, icon=":material/broken_image:")
 

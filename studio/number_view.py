@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 from PIL import Image, ImageDraw
-from streamlit_drawable_canvas import st_canvas
 
-from mnist_cnn.images import MAX_PIXELS, ImageReadError, read_image
-from studio import runtime, widgets
+from mnist_cnn.images import ImageReadError, read_image
+from studio import inputs, runtime, widgets
 
 if TYPE_CHECKING:  # read_number imports TensorFlow: after the canvas is on the page
     from mnist_cnn.numbers import NumberReading, ReadDigit
@@ -41,26 +40,12 @@ def number_board() -> None:
         list(SOURCES), key="number_source", on_change="rerun"
     )
     with draw_tab:
-        canvas = st_canvas(
-            stroke_width=st.session_state.get("number_brush", DEFAULT_BRUSH),
-            stroke_color="#FFFFFF",
-            background_color="#000000",
-            height=CANVAS_HEIGHT,
-            width=CANVAS_WIDTH,
-            return_image_data=True,
-            key=f"number-canvas-{st.session_state.get(ROUND, 0)}",
-        )
-        brush_column, clear_column = st.columns([4, 1], vertical_alignment="bottom")
-        brush_column.slider("Brush width", 6, 30, DEFAULT_BRUSH, key="number_brush")
-        clear_column.button("Clear", on_click=clear_canvas, icon=":material/delete:")
+        brush = st.session_state.get("number_brush", DEFAULT_BRUSH)
+        key = f"number-canvas-{st.session_state.get(ROUND, 0)}"
+        canvas = inputs.drawing_canvas(CANVAS_WIDTH, CANVAS_HEIGHT, brush, key)
+        inputs.canvas_controls(st, (6, 30, DEFAULT_BRUSH), "number_brush", clear_canvas)
     with upload_tab:
-        upload = st.file_uploader(
-            "A PNG or JPEG of a number (dark on light or light on dark), at most 2 MB and "
-            f"{MAX_PIXELS / 1e6:g} megapixels",
-            type=["png", "jpg", "jpeg"],
-            key="number_upload",
-        )
-        widgets.show_upload_errors()
+        upload = inputs.image_uploader("a number", key="number_upload")
     with camera_tab:
         photo = st.camera_input("Photograph a number written on paper", key="number_camera")
 

@@ -10,7 +10,7 @@ import io
 
 import numpy as np
 import pytest
-from browser_support import open_app, show_canvas
+from browser_support import mouse_stroke, open_app, show_canvas
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 from streamlit_server import Server
@@ -39,15 +39,13 @@ def write_number(page: Page, text: str) -> None:
         squeeze = min(1.0, cell / CANVAS_HEIGHT)
         left = position * cell + (cell - CANVAS_HEIGHT * squeeze) / 2
         for stroke in sketch_strokes(int(digit), size=CANVAS_HEIGHT, box=DIGIT_BOX):
-            points = [
-                (box["x"] + (left + x * squeeze) * scale_x, box["y"] + y * scale_y)
-                for x, y in stroke
-            ]
-            page.mouse.move(*points[0])
-            page.mouse.down()
-            for point in points[1:]:
-                page.mouse.move(*point, steps=4)
-            page.mouse.up()
+            mouse_stroke(
+                page,
+                [
+                    (box["x"] + (left + x * squeeze) * scale_x, box["y"] + y * scale_y)
+                    for x, y in stroke
+                ],
+            )
 
 
 def test_a_number_written_with_the_mouse_is_read(page: Page, server: Server) -> None:
