@@ -79,3 +79,20 @@ def test_reading_is_not_repeated_on_a_rerun(monkeypatch) -> None:
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert next(m for m in app.metric if m.label == "Number").value == "47"
+
+
+def test_an_unsure_digit_is_marked_with_its_runner_up() -> None:
+    from mnist_cnn.drawing import canvas_to_mnist
+    from mnist_cnn.numbers import ReadDigit
+    from mnist_cnn.sketches import render_sketch
+    from studio import number_view
+
+    stages = canvas_to_mnist(render_sketch(7), return_stages=True)
+    probabilities = np.full(10, 0.025, np.float32)
+    probabilities[7], probabilities[1] = 0.45, 0.35
+    unsure = ReadDigit((0, 0, 1, 1), stages, probabilities, looks_like_digit=True)
+    assert not number_view.sure(unsure)
+    assert number_view.digit_caption(unsure) == "? 7 · 45%, or 1 · 35%"
+    probabilities[7], probabilities[1] = 0.78, 0.02
+    sure = ReadDigit((0, 0, 1, 1), stages, probabilities, looks_like_digit=True)
+    assert number_view.digit_caption(sure) == "7 · 78%"
