@@ -155,11 +155,11 @@ def read_number(image: np.ndarray, model: keras.Model | None = None) -> NumberRe
     if ink is None:
         return NumberReading((), NO_INK)
     groups = digit_groups(ink)
-    if not groups:
-        return NumberReading((), ONLY_SPECKS)
     pieces = [
         piece for index, group in enumerate(groups) for piece in candidate_pieces(ink, group, index)
     ]
+    if not pieces:
+        return NumberReading((), ONLY_SPECKS)
     probabilities = predict(model, np.stack([piece.stages.centred for piece in pieces]))
     chosen = best_pieces(pieces, probabilities)
     return NumberReading(

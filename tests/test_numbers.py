@@ -110,3 +110,12 @@ def test_unsure_when_a_digit_is_not_confident(model):
     digit = reading.digits[0]
     assert digit.runner_up != digit.digit
     assert digit.confidence == pytest.approx(float(digit.probabilities.max()))
+
+
+def test_specks_alone_are_no_number(model):
+    canvas = np.zeros((280, 840, 4), np.uint8)
+    canvas[..., 3] = 255
+    for x in (100, 400, 700):
+        canvas[140:143, x : x + 3, :3] = 255
+    reading = read_number(canvas, model)
+    assert (reading.text, reading.reason) == ("", ONLY_SPECKS)
