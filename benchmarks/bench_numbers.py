@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mnist_cnn import composed_numbers, numbers
 from mnist_cnn.data import load_mnist
