@@ -21,6 +21,7 @@ resources.remove_stale_partials()  # once per server start
 page = st.navigation(
     [
         st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
+        st.Page("app_pages/number.py", title="Number", icon=":material/pin:"),
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
         st.Page("app_pages/inside.py", title="Inside", icon=":material/visibility:"),

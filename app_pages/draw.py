@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import CanvasResult, st_canvas
 
-from mnist_cnn.images import MAX_PIXELS, ImageReadError, read_image
+from mnist_cnn.images import ImageReadError, read_image
 from mnist_cnn.inference import predict
-from studio import digit_images, model_card, prediction_view, runtime, styles
+from studio import digit_images, inputs, model_card, prediction_view, runtime
 
 if TYPE_CHECKING:  # SciPy loads after the canvas is on the page (see drawing_board)
+    from streamlit_drawable_canvas import CanvasResult
+
     from mnist_cnn.drawing import DrawingStages
 
 CANVAS_SIZE = 280
@@ -66,13 +67,10 @@ def drawing_board() -> None:
 
 def drawing_canvas() -> CanvasResult:
     """The black square to draw on; Clear (or a saved correction) gives a new, empty one."""
-    return st_canvas(
-        stroke_width=st.session_state.get("brush", DEFAULT_BRUSH),
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        height=CANVAS_SIZE,
-        width=CANVAS_SIZE,
-        return_image_data=True,
+    return inputs.drawing_canvas(
+        CANVAS_SIZE,
+        CANVAS_SIZE,
+        st.session_state.get("brush", DEFAULT_BRUSH),
         key=f"canvas-{st.session_state.canvas_round}",
     )
 
@@ -137,21 +135,13 @@ def no_digit_yet(has_image: bool, using_upload: bool) -> None:
 def canvas_controls() -> None:
     """Brush width and Clear, in a row as wide as the canvas's column."""
     controls, _ = st.columns(COLUMNS, gap="large")
-    brush_column, clear_column = controls.columns([3, 1], vertical_alignment="bottom")
-    brush_column.slider("Brush width", 8, 40, DEFAULT_BRUSH, key="brush")
-    clear_column.button("Clear", on_click=clear_canvas, icon=":material/delete:")
+    inputs.canvas_controls(controls, (8, 40, DEFAULT_BRUSH), "brush", clear_canvas)
 
 
 def upload_box(problem: str | None) -> None:
     """The uploader, with Streamlit's own refusals made visible and why the last upload could
     not be read."""
-    st.file_uploader(
-        "A PNG or JPEG of one digit (dark on light or light on dark), at most 2 MB and "
-        f"{MAX_PIXELS / 1e6:g} megapixels",
-        type=["png", "jpg", "jpeg"],
-        key="upload",
-    )
-    styles.show_upload_errors()
+    inputs.image_uploader("one digit", key="upload")
     if problem:
         st.error(problem, icon=":material/broken_image:")
 

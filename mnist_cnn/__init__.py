@@ -8,6 +8,7 @@ probabilities = mnist_cnn.predict(model, digit_image[None])
 layer_outputs = mnist_cnn.activations(model, digit_image)      # {layer name: its output}
 heat = mnist_cnn.saliency(model, digit_image, digit=7)     # (28, 28): which pixels said 7
 mnist_cnn.looks_like_digit(digit_image)  # False for scribbles, blobs, grids, noise
+reading = mnist_cnn.read_number(rgba_image, model)  # reading.text == "2026", reading.digits
 result = mnist_cnn.fine_tune(model, my_images, my_labels)  # result.model reads my handwriting
 """
 
@@ -35,6 +36,7 @@ _EXPORTS = {
     "fine_tune": "fine_tuning",
     "evaluate": "evaluation",
     "predict": "inference",
+    "read_number": "numbers",
     "build_model": "model",
     "ModelLoadError": "store",
     "load_model": "store",

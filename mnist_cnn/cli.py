@@ -1,4 +1,4 @@
-"""Command line: ``python -m mnist_cnn train | evaluate | predict | models``."""
+"""Command line: ``python -m mnist_cnn train | evaluate | predict | read | models``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from mnist_cnn.evaluation import evaluate, format_report
 from mnist_cnn.images import ImageReadError, read_image
 from mnist_cnn.inference import predict
 from mnist_cnn.jobs import train_evaluate_save
+from mnist_cnn.numbers import NumberReading, read_number
 from mnist_cnn.store import (
     ModelLoadError,
     ModelRecord,
@@ -177,6 +178,47 @@ def run_predict(args: argparse.Namespace) -> int:
     return status
 
 
+def run_read(args: argparse.Namespace) -> int:
+    try:
+        image = read_image(args.image.read_bytes())
+    except (OSError, ImageReadError) as error:
+        print(f"{args.image}: {error}", file=sys.stderr)
+        return 1
+    reading = read_number(image, chosen_model(args))
+    if args.json:
+        print(json.dumps(reading_summary(reading), indent=2))
+    elif not reading.digits:
+        print(f"{args.image}: {reading.reason}")
+    else:
+        print(f"{args.image}: {reading.text}" + (" (unsure)" if reading.unsure else ""))
+        for digit in reading.digits:
+            note = "" if digit.confident else f", unsure: or {digit.runner_up}"
+            if not digit.looks_like_digit:
+                note += ", does not look like a digit"
+            print(f"  {digit.digit} ({digit.confidence:.1%}{note}) at {digit.box}")
+    return 0
+
+
+def reading_summary(reading: NumberReading) -> dict:
+    """What ``read --json`` prints: the number and each digit's answer and box."""
+    return {
+        "text": reading.text,
+        "unsure": reading.unsure,
+        "reason": reading.reason,
+        "digits": [
+            {
+                "digit": digit.digit,
+                "confidence": round(digit.confidence, 4),
+                "runner_up": digit.runner_up,
+                "confident": digit.confident,
+                "looks_like_digit": digit.looks_like_digit,
+                "box": list(digit.box),
+            }
+            for digit in reading.digits
+        ],
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mnist_cnn",
@@ -235,6 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("images", nargs="+", type=Path)
     predict_parser.set_defaults(handler=run_predict)
 
+    read_parser = commands.add_parser(
+        "read", help="read a whole number written in an image (PNG/JPEG), digit by digit"
+    )
+    read_parser.add_argument("image", type=Path)
+    read_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    read_parser.set_defaults(handler=run_read)
+
     models_parser = commands.add_parser("models", help="list the models: id, made, recipe, score")
     models_parser.add_argument("--json", action="store_true", help="machine-readable output")
     models_parser.add_argument(
@@ -244,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for sub in (train_parser, evaluate_parser):
         sub.add_argument("--data", help="path to mnist.npz (default: $MNIST_NPZ, else download)")
-    for sub in (evaluate_parser, predict_parser):
+    for sub in (evaluate_parser, predict_parser, read_parser):
         sub.add_argument(
             "--model",
             metavar="ID_OR_PATH",

@@ -11,10 +11,11 @@ from mnist_cnn.cli import build_parser, main, train_config
 from mnist_cnn.model import build_model
 from mnist_cnn.store import bundled_record, save_model
 from mnist_cnn.training import TrainConfig
+from sketchbook.composed_numbers import compose, on_paper, sketch_digit_ink
 from sketchbook.sketches import render_sketch
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "models"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "read", "models"])
 def test_help_for_each_command(command):
     done = subprocess.run(
         [sys.executable, "-m", "mnist_cnn", command, "--help"], capture_output=True, text=True
@@ -164,3 +165,50 @@ def test_predict_refuses_images_over_the_pixel_cap(tmp_path, capsys):
     Image.new("L", (2500, 2000)).save(big)
     assert main(["predict", str(big)]) == 1
     assert "more than the 4 megapixels" in capsys.readouterr().err
+
+
+def composed_photo(text: str) -> np.ndarray:
+    ink = compose([sketch_digit_ink(int(d)) for d in text], "apart", np.random.default_rng(0))
+    return on_paper(ink, np.random.default_rng(0))
+
+
+def test_read_prints_the_number_and_each_digit(tmp_path, capsys):
+    path = tmp_path / "year.png"
+    Image.fromarray(composed_photo("2026")).save(path)
+    assert main(["read", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{path}: 2026")
+    assert [line.split()[0] for line in lines[1:]] == ["2", "0", "2", "6"]
+    assert all("%" in line and " at (" in line for line in lines[1:])
+
+
+def test_read_json_gives_the_number_digits_and_boxes(tmp_path, capsys):
+    path = tmp_path / "number.png"
+    Image.fromarray(composed_photo("317")).save(path)
+    assert main(["read", str(path), "--json", "--model", str(bundled_record().model_file)]) == 0
+    reading = json.loads(capsys.readouterr().out)
+    assert reading["text"] == "317" and reading["reason"] == ""
+    assert [d["digit"] for d in reading["digits"]] == [3, 1, 7]
+    lefts = [d["box"][0] for d in reading["digits"]]
+    assert lefts == sorted(lefts)
+    assert all(0.0 <= d["confidence"] <= 1.0 for d in reading["digits"])
+
+
+def test_read_says_why_a_blank_image_has_no_number(tmp_path, capsys):
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((120, 300), 240, np.uint8)).save(blank)
+    assert main(["read", str(blank)]) == 0
+    assert (
+        capsys.readouterr().out.strip()
+        == f"{blank}: No writing found: nothing stands out from the background."
+    )
+    assert main(["read", str(blank), "--json"]) == 0
+    reading = json.loads(capsys.readouterr().out)
+    assert reading["text"] == "" and reading["digits"] == [] and "No writing" in reading["reason"]
+
+
+def test_read_reports_an_unreadable_file(tmp_path, capsys):
+    text = tmp_path / "number.png"
+    text.write_text("not an image")
+    assert main(["read", str(text)]) == 1
+    assert "not an image that can be read" in capsys.readouterr().err

@@ -211,6 +211,12 @@ def test_classifies_a_drawn_digit(executed):
     assert re.search(r"^\d+ of 10 drawn digits recognised$", every_digit, re.M)
 
 
+def test_reads_a_composed_number(executed):
+    cell = cell_running(executed, "mnist_cnn.read_number(photo)")
+    assert re.search(r"^Wrote 2026, read 2026$", cell_text(cell), re.M), cell_text(cell)
+    assert png_count(cell) == 1
+
+
 def test_offers_the_pretrained_model(executed):
     pretrained = cell_text(cell_running(executed, "mnist_cnn.load_model()"))
     match = re.search(r"Pretrained model, test accuracy: ([\d.]+)%", pretrained)

@@ -202,12 +202,16 @@ def draw_digit(page: Page, digit: int, **sketch: object) -> None:
     box = show_canvas(page).bounding_box()
     scale_x, scale_y = box["width"] / CANVAS_SIZE, box["height"] / CANVAS_SIZE
     for stroke in sketch_strokes(digit, size=CANVAS_SIZE, **sketch):
-        points = [(box["x"] + x * scale_x, box["y"] + y * scale_y) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point, steps=4)
-        page.mouse.up()
+        mouse_stroke(page, [(box["x"] + x * scale_x, box["y"] + y * scale_y) for x, y in stroke])
+
+
+def mouse_stroke(page: Page, points: list[tuple[float, float]]) -> None:
+    """Press the mouse at the first point (in page pixels), move through the rest, release."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point, steps=4)
+    page.mouse.up()
 
 
 def draw_digit_by_touch(page: Page, digit: int) -> None:
