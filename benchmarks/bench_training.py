@@ -14,9 +14,21 @@ Two parts, each run in fresh processes on the full MNIST (set ``MNIST_NPZ``):
   baseline measured in the same run. ``train``'s rate between its first and last progress
   report (set-up, tracing and validation left out, as the cap leaves them out) is then
   compared with that round's cap.
+* ``fixed``: what a run costs once and what it costs per epoch, ``mnist_cnn.train`` (seed
+  recipe) against the plain ``fit`` above. Each side's whole call is timed at 1 and at
+  ``--epochs`` epochs (default 5), in the order fit 1, train 1, fit N, train N, then reversed,
+  round after round. Two estimates of each side's fixed cost (set-up, tracing, the first
+  call's graph optimisation) and time per epoch (batches and validation pass): the line
+  through the two calls' times (where it meets 0 epochs, its slope), and the longer call's
+  parts, timed by an epoch-level callback given to every ``fit`` alike (its time less its
+  epochs at the later epochs' rate, and where that went). The line assumes every epoch costs
+  the same; the parts show each epoch's time, so a side whose later epochs run slower or
+  faster than its first is seen as such rather than as a fixed cost. Prints both, and the
+  ratios of the whole calls and of the per-epoch times, per round and their medians.
 
     MNIST_NPZ=../shared/data/mnist.npz python benchmarks/bench_training.py recipes [--seeds 1 2 3]
     MNIST_NPZ=../shared/data/mnist.npz python benchmarks/bench_training.py speed [--rounds 2]
+    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/bench_training.py fixed [--rounds 2]
 
 ``speed --epochs 5`` times the recipe's whole 5 epochs (the default is 1). ``--log FILE``
 appends every single measurement as a JSON line, so a long run that is cut short still leaves
@@ -41,6 +53,8 @@ STRONG_STEPS_PER_EXECUTION = 16
 STRONG_VALIDATION_BATCH = 1024
 CAP = "in-graph train steps (cap)"
 SPEED_CONTENDERS = ("plain fit", "plain fit, strongest settings", "train seed", "train tuned", CAP)
+FIXED_CONTENDERS = ("plain fit", "train seed")
+FIXED_LONG_EPOCHS = 5  # the recipe's epochs: the ratio the issue asks to keep
 
 
 def run_worker(contender: str, epochs: int, seed: int) -> dict:
@@ -53,6 +67,7 @@ def run_worker(contender: str, epochs: int, seed: int) -> dict:
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
     samples = int(len(x_train) * 0.9) * epochs
+    phases = time_every_fit()
     if contender.startswith("plain fit"):
         keras.utils.set_random_seed(seed)
         strong = contender == "plain fit, strongest settings"
@@ -87,7 +102,71 @@ def run_worker(contender: str, epochs: int, seed: int) -> dict:
         "steady_samples_per_second": steady if contender.startswith("train ") else None,
         "seconds": seconds,
         "test_accuracy": evaluate(model, x_test, y_test).accuracy,
+        "parts": phases.parts(started, seconds) if epochs > 1 and contender != CAP else None,
     }
+
+
+class FitPhases:
+    """When a ``fit`` began training, and when each epoch began, validated and ended."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = {
+            name: [] for name in ("train", "epoch", "test", "tested", "epoch_end")
+        }
+
+    def mark(self, name: str) -> None:
+        self.times[name].append(time.perf_counter())
+
+    def parts(self, started: float, seconds: float) -> dict:
+        """The call's fixed cost (its time less its epochs at the rate of the second one on), and
+        where it went: before the first epoch, the first epoch's batches and validation pass
+        beyond the later ones' (tracing, the first call's graph optimisation), after the last."""
+        t = self.times
+        batches = [test - begin for begin, test in zip(t["epoch"], t["test"], strict=True)]
+        validation = [end - test for test, end in zip(t["test"], t["tested"], strict=True)]
+        epochs = [end - begin for begin, end in zip(t["epoch"], t["epoch_end"], strict=True)]
+        per_epoch = statistics.median(epochs[1:])
+        return {
+            "epochs": epochs,
+            "per_epoch": per_epoch,
+            "fixed": seconds - len(epochs) * per_epoch,
+            "before the first epoch": t["train"][0] - started,
+            "first epoch's batches, beyond": batches[0] - statistics.median(batches[1:]),
+            "first validation, beyond": validation[0] - statistics.median(validation[1:]),
+            "after the last epoch": started + seconds - t["epoch_end"][-1],
+        }
+
+
+def time_every_fit() -> FitPhases:
+    """Give every ``model.fit`` in this worker a callback that times its phases, for both sides
+    alike: epoch-level hooks only, so no batch waits for it."""
+    import keras
+
+    phases = FitPhases()
+
+    class Marks(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            phases.mark("train")
+
+        def on_epoch_begin(self, epoch, logs=None):
+            phases.mark("epoch")
+
+        def on_test_begin(self, logs=None):
+            phases.mark("test")
+
+        def on_test_end(self, logs=None):
+            phases.mark("tested")
+
+        def on_epoch_end(self, epoch, logs=None):
+            phases.mark("epoch_end")
+
+    fit = keras.Model.fit
+
+    def fit_with_marks(self, *args, callbacks=None, **kwargs):
+        return fit(self, *args, callbacks=[*(callbacks or []), Marks()], **kwargs)
+
+    keras.Model.fit = fit_with_marks
+    return phases
 
 
 class ReportTimes:
@@ -212,6 +291,78 @@ def compare_speed(rounds: int, epochs: int, log: Path | None) -> None:
         )
 
 
+def compare_fixed_cost(rounds: int, epochs: int, log: Path | None) -> None:
+    """Fixed cost and time per epoch of each side, from whole calls of 1 and ``epochs`` epochs
+    (the line through them) and from the parts of the longer call (``FitPhases``)."""
+    runs = [(contender, n) for n in (1, epochs) for contender in FIXED_CONTENDERS]
+    sides: dict[str, list[EpochLine]] = {contender: [] for contender in FIXED_CONTENDERS}
+    for number in range(rounds):
+        results = {}
+        for contender, n in runs if number % 2 == 0 else reversed(runs):
+            results[contender, n] = measure(contender, n, DEFAULT_SEEDS[0], log)
+        for contender in FIXED_CONTENDERS:
+            sides[contender].append(EpochLine(results[contender, 1], results[contender, epochs]))
+    print(f"\nWhole calls of 1 and {epochs} epochs, {rounds} rounds in alternating order.")
+    print("  fixed cost / per epoch: from the line through the two calls | from the longer call's")
+    print(f"  parts (its time less {epochs} epochs at the later epochs' rate)")
+    for contender, lines in sides.items():
+        print(f"  {contender}:")
+        for number, line in enumerate(lines, start=1):
+            print(
+                f"    round {number}: {line.short:5.1f} s / {line.long:5.1f} s; fixed cost "
+                f"{line.fixed:5.1f} s | {line.parts['fixed']:5.1f} s; per epoch "
+                f"{line.per_epoch:5.1f} s | {line.parts['per_epoch']:5.1f} s "
+                f"({line.samples_per_epoch / line.parts['per_epoch']:5.0f} samples/s)"
+            )
+            where = ", ".join(
+                f"{name} {value:.2f} s"
+                for name, value in line.parts.items()
+                if name not in ("epochs", "fixed", "per_epoch")
+            )
+            print(f"      fixed cost's parts: {where}")
+            each = " ".join(f"{seconds:.1f}" for seconds in line.parts["epochs"])
+            print(f"      each epoch of the longer call, validation included: {each} s")
+    baseline, train = (sides[contender] for contender in FIXED_CONTENDERS)
+    pairs = list(zip(baseline, train, strict=True))
+    ratios = {
+        "whole call, 1 epoch": [b.short / t.short for b, t in pairs],
+        f"whole call, {epochs} epochs": [b.long / t.long for b, t in pairs],
+        "per epoch (line)": [b.per_epoch / t.per_epoch for b, t in pairs],
+        "per epoch (parts)": [b.parts["per_epoch"] / t.parts["per_epoch"] for b, t in pairs],
+    }
+    print("\n  plain fit's time / train's     per round           median")
+    for name, values in ratios.items():
+        per_round = " ".join(f"{value:5.2f}x" for value in values)
+        print(f"  {name:30s} {per_round:19s} {statistics.median(values):5.2f}x")
+    print("\n  medians            fixed cost (line | parts)   per epoch (line | parts)")
+    for contender, lines in sides.items():
+        medians = [
+            statistics.median(value(line) for line in lines)
+            for value in (
+                lambda line: line.fixed,
+                lambda line: line.parts["fixed"],
+                lambda line: line.per_epoch,
+                lambda line: line.parts["per_epoch"],
+            )
+        ]
+        print(
+            f"  {contender:18s} {medians[0]:5.1f} s | {medians[1]:5.1f} s"
+            f"{' ' * 15}{medians[2]:5.1f} s | {medians[3]:5.1f} s"
+        )
+
+
+class EpochLine:
+    """One side's calls of 1 epoch and of more: the line through their times (where it meets 0
+    epochs is the fixed cost, its slope the time per epoch), and the longer call's parts."""
+
+    def __init__(self, short: dict, long: dict) -> None:
+        self.short, self.long = short["seconds"], long["seconds"]
+        self.per_epoch = (self.long - self.short) / (long["epochs"] - short["epochs"])
+        self.fixed = self.short - self.per_epoch * short["epochs"]
+        self.samples_per_epoch = short["samples_per_second"] * self.short / short["epochs"]
+        self.parts = long["parts"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parts = parser.add_subparsers(dest="part", required=True)
@@ -225,7 +376,15 @@ def main() -> None:
         default=SPEED_EPOCHS,
         help=f"epochs per run (default {SPEED_EPOCHS}; the recipes train {RECIPE_EPOCHS})",
     )
-    for part in (recipes, speed):
+    fixed = parts.add_parser("fixed", help="fixed cost and time per epoch against a plain fit")
+    fixed.add_argument("--rounds", type=int, default=2)
+    fixed.add_argument(
+        "--epochs",
+        type=int,
+        default=FIXED_LONG_EPOCHS,
+        help=f"the longer calls' epochs (default {FIXED_LONG_EPOCHS}; the shorter ones run 1)",
+    )
+    for part in (recipes, speed, fixed):
         part.add_argument("--log", type=Path, help="append each measurement to this JSONL file")
     worker = parts.add_parser("worker")
     worker.add_argument("contender")
@@ -236,6 +395,10 @@ def main() -> None:
         print(json.dumps(run_worker(args.contender, args.epochs, args.seed)))
     elif args.part == "recipes":
         compare_recipes(args.seeds, args.log)
+    elif args.part == "fixed":
+        if args.epochs < 2:
+            parser.error("fixed needs --epochs of at least 2: a line needs two points")
+        compare_fixed_cost(args.rounds, args.epochs, args.log)
     else:
         compare_speed(args.rounds, args.epochs, args.log)
 

@@ -7,8 +7,10 @@ import tensorflow as tf
 from mnist_cnn.augment import add_flags_to_ones, augment_dataset
 from mnist_cnn.data import load_mnist
 from mnist_cnn.evaluation import evaluate
+from mnist_cnn.model import build_model
 from mnist_cnn.training import (
     TrainConfig,
+    build_training_state,
     make_datasets,
     shuffled_batches,
     split_validation,
@@ -140,6 +142,32 @@ def test_train_reports_batches_and_epochs(sample_mnist):
     # Learning happens: the second epoch's training loss is lower than the first's.
     assert recorder.epochs[1].loss < recorder.epochs[0].loss
     assert result.model.count_params() == 121_930
+
+
+def test_no_variable_is_created_while_the_train_step_is_traced(sample_mnist):
+    """A variable made during a trace makes tf.function trace the whole train step again."""
+    (x_train, y_train), _ = sample_mnist
+    made_while_tracing = []
+
+    def record(next_creator, **kwargs):
+        if tf.inside_function():
+            made_while_tracing.append(kwargs.get("name"))
+        return next_creator(**kwargs)
+
+    with tf.variable_creator_scope(record):
+        result = train(x_train, y_train, TrainConfig(epochs=1))
+    assert result.history[0].val_accuracy is not None  # the validation pass was traced too
+    assert made_while_tracing == []
+
+
+def test_building_the_training_state_moves_no_weight():
+    model = build_model(1e-3)
+    weights = [w.copy() for w in model.get_weights()]
+    build_training_state(model, np.dtype(np.uint8))
+    assert model.optimizer.built and len(model.optimizer.variables) > 1
+    assert all(metric.variables for metric in model.metrics)  # loss and accuracy
+    for before, after in zip(weights, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
 
 
 def test_progress_reports_the_learning_rate_as_the_schedule_moves(sample_mnist):
