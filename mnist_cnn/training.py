@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_cnn.augment import AUGMENTATIONS, augment_dataset
+from mnist_cnn.describe import CUSTOM_RECIPE
 from mnist_cnn.memory import give_back_freed_memory
 from mnist_cnn.model import build_model
 from mnist_cnn.shapes import INPUT_SHAPE
@@ -121,7 +122,7 @@ class TrainConfig:
         for name in RECIPES:
             if mine == _recipe_fields(TrainConfig.from_recipe(name)):
                 return name
-        return "custom"
+        return CUSTOM_RECIPE
 
     def learning_rate_schedule(
         self, batches_per_epoch: int
