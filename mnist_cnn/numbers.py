@@ -11,8 +11,9 @@ The model reads one 28x28 digit, so a number is cut into digits first, in four s
    digit (a 5's flag, a 4 or 7 drawn with a gap); pieces that are small beside the line's
    height are specks and dropped. Order is left to right, so a slight slope is harmless.
 3. **Touching digits.** Connected components cannot part digits whose strokes touch, so a
-   group wider than tall is cut along lines (upright or leaning as writing does) where its
-   ink is thinnest, and the model decides: every run of the group between two candidate cuts
+   group wider than tall is cut where its ink is thinnest: along straight lines (upright or
+   leaning as writing does) and along seams (paths that may move a column a row, so that
+   strokes pushed into each other part where no straight line can), and the model decides: every run of the group between two candidate cuts
    is read (one batched prediction for the whole image), and dynamic programming keeps the
    cuts whose pieces the model is most sure of, less costs for pieces that are too wide, too
    short or unlike a digit (``digit_check``). The costs were chosen with
@@ -77,6 +78,7 @@ _MIN_PIECE_WIDTH = 0.12
 _MAX_PIECE_WIDTH = 1.4
 _CUT_SLANTS = (-0.3, 0.0, 0.3)  # cut lines lean this many columns per row, as writing does
 _CUT_MINIMUM_WINDOW = 0.06  # a cut column has the least ink within this share of the height
+_SEAM_STEP_COST = 0.1  # a seam's move of a column costs this share of an ink pixel crossed
 _FRAGMENT = 0.15  # a bit of a cut piece this small beside its largest is a neighbour's stroke
 # The score of a piece is its top log-probability less these costs: _SPLIT_COST for each digit,
 # _WIDE_COST for each line height of width past _WIDE_FROM (the model is often sure of two
@@ -376,12 +378,12 @@ def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
     cuts = _cuts(region, group)
     # Which side of each cut every pixel is on; the group's own edges bound the first and last.
     rows, cols = np.indices(strength.shape)
-    rows, cols = rows - (group.y0 - top), cols - (group.x0 - left)  # in the group's box
-    middle = (group.height - 1) / 2
+    rows = np.clip(rows - (group.y0 - top), 0, group.height - 1)  # in the group's box
+    cols = cols - (group.x0 - left)
     right_of = [np.ones(strength.shape, dtype=bool)]
-    right_of += [cols >= offset + slant * (middle - rows) for offset, slant in cuts]
+    right_of += [cols >= cut[rows] for cut in cuts]
     right_of.append(np.zeros(strength.shape, dtype=bool))
-    offsets = [0.0, *(offset for offset, _ in cuts), float(group.width)]
+    offsets = [0.0, *(float(np.median(cut)) for cut in cuts), float(group.width)]
     pieces = []
     for start in range(len(offsets) - 1):
         for end in range(start + 1, len(offsets)):
@@ -405,39 +407,80 @@ def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
     return pieces
 
 
-def _cuts(region: np.ndarray, group: Group) -> list[tuple[float, float]]:
-    """Lines of least ink across a wide group, where touching digits may part.
+def _cuts(region: np.ndarray, group: Group) -> list[np.ndarray]:
+    """Paths of least ink down a wide group, where touching digits may part.
 
-    A cut is (offset, slant): the line through column ``offset`` at mid-height that moves
-    ``slant`` columns right per row up, as slanted writing does. Sorted left to right.
+    A cut is the column at which its right side begins on each row of the group, (H,) float.
+    Straight lines (upright or leaning as writing does) part digits with a gap between; seams
+    that may move a column a row part digits whose strokes overlap, which a straight line
+    cannot without taking a bit of one of them along. Sorted left to right.
     """
     if group.width < _MIN_SPLIT_ASPECT * group.height:
         return []
-    rows, cols = np.nonzero(region)
-    middle = (region.shape[0] - 1) / 2
     reach = max(1, round(_CUT_MINIMUM_WINDOW * group.height))
     margin = max(1, round(_MIN_PIECE_WIDTH * group.line_height))
-    found: list[tuple[float, float, float]] = []  # (ink crossed, offset, slant)
+    found = _straight_cuts(region, reach) + _seams(region, reach)
+    found = [(ink, cut) for ink, cut in found if margin <= np.median(cut) <= group.width - margin]
+    chosen: list[np.ndarray] = []
+    for _, cut in sorted(found, key=lambda entry: entry[0]):
+        if all(abs(np.median(cut) - np.median(other)) >= reach for other in chosen):
+            chosen.append(cut)
+        if len(chosen) >= _CUTS_PER_HEIGHT * group.width / group.line_height:
+            break
+    return sorted(chosen, key=lambda cut: float(np.median(cut)))
+
+
+def _straight_cuts(region: np.ndarray, reach: int) -> list[tuple[float, np.ndarray]]:
+    """(ink crossed, cut) for each straight line of least ink, at each of _CUT_SLANTS."""
+    rows, cols = np.nonzero(region)
+    middle = (region.shape[0] - 1) / 2
+    lean = middle - np.arange(region.shape[0])  # rows above the middle, per row
+    found = []
     for slant in _CUT_SLANTS:
         sheared = cols - slant * (middle - rows)
         low = math.floor(sheared.min())
         profile = np.bincount(np.floor(sheared - low).astype(int)).astype(np.float32)
         profile = ndimage.uniform_filter1d(profile, 3)
-        least = ndimage.minimum_filter1d(profile, 2 * reach + 1, mode="nearest")
-        columns = np.flatnonzero(profile <= least)
-        columns = columns[(columns + low >= margin) & (columns + low <= group.width - margin)]
-        # A flat stretch of least ink (a gap, a straight joining stroke) gives one cut.
-        runs = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1) if columns.size else []
-        for run in runs:
-            column = int(run[len(run) // 2])
-            found.append((float(profile[column]), column + low + 0.5, slant))
-    chosen: list[tuple[float, float]] = []
-    for _, offset, slant in sorted(found):
-        if all(abs(offset - other) >= reach for other, _ in chosen):
-            chosen.append((offset, slant))
-        if len(chosen) >= _CUTS_PER_HEIGHT * group.width / group.line_height:
-            break
-    return sorted(chosen)
+        for column in _least_ink_columns(profile, reach):
+            found.append((float(profile[column]), column + low + 0.5 + slant * lean))
+    return found
+
+
+def _seams(region: np.ndarray, reach: int) -> list[tuple[float, np.ndarray]]:
+    """(ink crossed, cut) for each seam of least ink, as in seam carving: a path from the top
+    row to the bottom that moves at most a column a row, crossing as few ink pixels as it can
+    (each move costs _SEAM_STEP_COST, so that a seam goes straight through paper). One seam
+    ends at each column where the least ink crossed is least within ``reach``."""
+    cost = region.astype(np.float32)
+    height, width = cost.shape
+    total = cost[0].copy()
+    moves = np.zeros((height, width), dtype=np.int8)  # -1, 0, +1: where each row's path came from
+    for row in range(1, height):
+        padded = np.pad(total, 1, constant_values=np.inf)
+        options = np.stack(
+            [padded[:-2] + _SEAM_STEP_COST, padded[1:-1], padded[2:] + _SEAM_STEP_COST]
+        )
+        best = np.argmin(options, axis=0)
+        moves[row] = best - 1
+        total = cost[row] + options[best, np.arange(width)]
+    found = []
+    for end in _least_ink_columns(total, reach):
+        path = np.empty(height, dtype=np.float32)
+        column = end
+        for row in range(height - 1, -1, -1):
+            path[row] = column
+            column += int(moves[row, column])
+        found.append((float(total[end]), path + 0.5))
+    return found
+
+
+def _least_ink_columns(profile: np.ndarray, reach: int) -> list[int]:
+    """Columns of a profile where it is least within ``reach``: one per flat stretch (a gap,
+    a straight joining stroke)."""
+    least = ndimage.minimum_filter1d(profile, 2 * reach + 1, mode="nearest")
+    columns = np.flatnonzero(profile <= least)
+    runs = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1) if columns.size else []
+    return [int(run[len(run) // 2]) for run in runs]
 
 
 def _without_fragments(inked: np.ndarray) -> np.ndarray:
