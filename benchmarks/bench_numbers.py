@@ -215,7 +215,7 @@ def tune(reads: list[Sample], model) -> None:
         )
         prepared.append((sample, pieces, probabilities))
     grid = itertools.product(
-        (0.0, 0.3, 0.6), (0.9, 1.0, 1.2), (1.0, 3.0), (0.6, 0.9), (0.0, 1.0, 3.0, 10.0)
+        (-1.0, -0.5, 0.0, 0.3), (1.0, 1.1, 1.2), (1.0, 3.0, 10.0), (0.9,), (1.0, 3.0)
     )
     scored = []
     for split_cost, wide_from, wide_cost, split_aspect, unlike_cost in grid:

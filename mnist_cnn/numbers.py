@@ -13,13 +13,13 @@ The model reads one 28x28 digit, so a number is cut into digits first, in four s
 3. **Touching digits.** Connected components cannot part digits whose strokes touch, so a
    group wider than tall is cut where its ink is thinnest: along straight lines (upright or
    leaning as writing does) and along seams (paths that may move a column a row, so that
-   strokes pushed into each other part where no straight line can), and the model decides: every run of the group between two candidate cuts
-   is read (one batched prediction for the whole image), and dynamic programming keeps the
-   cuts whose pieces the model is most sure of, less costs for pieces that are too wide, too
-   short or unlike a digit (``digit_check``). The costs were chosen with
-   ``benchmarks/bench_numbers.py --split tune --tune``, on MNIST training digits and sketch
-   seeds that the held-out benchmark never uses. Touching digits remain the weak spot: see
-   the README's table.
+   strokes pushed into each other part where no straight line can), and the model decides:
+   every run of the group between two candidate cuts is read (one batched prediction for the
+   whole image), and dynamic programming keeps the cuts whose pieces the model is most sure
+   of, less costs for pieces that are too wide or unlike a digit (``digit_check``); slivers
+   are never read. The costs were chosen with ``benchmarks/bench_numbers.py --split tune
+   --tune``, on MNIST training digits and sketch seeds that the held-out benchmark never
+   uses. Touching digits remain the weak spot: see the README's table.
 4. **Each digit as a lone digit.** Every digit's ink goes through ``canvas_to_mnist``, stroke
    width normalisation included, so a digit reads the same alone or in a number.
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,22 +74,20 @@ _MERGE_OVERLAP = 0.5
 # cuts go along lines of least ink, a few per digit width, leaving pieces at least this
 # wide (times the line height); a piece wider than _MAX_PIECE_WIDTH is never read alone.
 _MIN_SPLIT_ASPECT = 0.9
-_CUTS_PER_HEIGHT = 4  # cuts kept per line height of the group's width
+_CUTS_PER_HEIGHT = 6  # cuts kept per line height of the group's width
 _MIN_PIECE_WIDTH = 0.12
-_MAX_PIECE_WIDTH = 1.4
+_MAX_PIECE_WIDTH = 1.2
 _CUT_SLANTS = (-0.3, 0.0, 0.3)  # cut lines lean this many columns per row, as writing does
 _CUT_MINIMUM_WINDOW = 0.06  # a cut column has the least ink within this share of the height
 _SEAM_STEP_COST = 0.1  # a seam's move of a column costs this share of an ink pixel crossed
 _FRAGMENT = 0.15  # a bit of a cut piece this small beside its largest is a neighbour's stroke
 # The score of a piece is its top log-probability less these costs: _SPLIT_COST for each digit,
 # _WIDE_COST for each line height of width past _WIDE_FROM (the model is often sure of two
-# touching digits read as one), _SHORT_PIECE_COST for a piece shorter than _MIN_DIGIT_HEIGHT
-# of its group (a sliver cut off a stroke) and _UNLIKE_COST times the log of digit_check's
+# touching digits read as one) and _UNLIKE_COST times the log of digit_check's
 # score past its limit. Each extra digit also adds its own (negative) log-probability.
 _SPLIT_COST = 0.0
 _WIDE_FROM = 1.2
 _WIDE_COST = 1.0
-_SHORT_PIECE_COST = 5.0
 _UNLIKE_COST = 1.0
 _EPSILON = 1e-6
 
@@ -361,9 +360,13 @@ class Piece:
     cuts: int  # how many cut positions the group has, ends included
     box: tuple[int, int, int, int]
     stages: DrawingStages
-    short: bool  # much shorter than the group: a sliver, not a digit
     width: float  # in line heights
-    unlike_digit: float  # how far past digit_check's limits: log of its score, 0 within them
+
+    @cached_property
+    def unlike_digit(self) -> float:
+        """How far past digit_check's limits: the log of its score, 0 within them. Worked
+        out only for pieces that may win (see best_pieces): it costs as much as a prediction."""
+        return math.log(max(not_digit_score(self.stages.centred, self.stages.ink), 1.0))
 
 
 def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
@@ -393,18 +396,21 @@ def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
             inside = right_of[start] & ~right_of[end]
             if not whole:
                 inside &= _without_fragments(inked & inside)
+                if _is_sliver(inked & inside, group):
+                    continue
             piece = _piece(np.where(inside, strength, 0.0), (left, top))
             if piece is not None:
                 box, stages = piece
-                short = box[3] - box[1] < _MIN_DIGIT_HEIGHT * group.height
                 relative_width = (box[2] - box[0]) / group.line_height
-                unlike = math.log(max(not_digit_score(stages.centred, stages.ink), 1.0))
-                pieces.append(
-                    Piece(
-                        index, start, end, len(offsets), box, stages, short, relative_width, unlike
-                    )
-                )
+                pieces.append(Piece(index, start, end, len(offsets), box, stages, relative_width))
     return pieces
+
+
+def _is_sliver(inked: np.ndarray, group: Group) -> bool:
+    """Whether a cut piece's ink is much shorter than its group's: a bit cut off a stroke,
+    never a digit, so it is not worth preparing and reading."""
+    rows = np.flatnonzero(inked.any(axis=1))
+    return rows.size == 0 or rows[-1] + 1 - rows[0] < _MIN_DIGIT_HEIGHT * group.height
 
 
 def _cuts(region: np.ndarray, group: Group) -> list[np.ndarray]:
@@ -517,9 +523,26 @@ def best_pieces(pieces: list[Piece], probabilities: np.ndarray) -> list[tuple[in
     """For each group, the run of pieces whose digits the model is most sure of, in order.
 
     A piece scores its top log-probability less the costs described at _SPLIT_COST.
-    Returns (index into pieces, piece).
+    digit_check's cost is only ever taken away, so it is worked out lazily: the best runs are
+    found with the costs known so far (an unknown one counts as nothing, so every score is at
+    most what it was taken for); once every piece of the best runs has its cost known, no other
+    run can beat them. Returns (index into pieces, piece).
     """
-    scores = np.log(probabilities.max(axis=1) + _EPSILON) - [_cost(piece) for piece in pieces]
+    sure = np.log(probabilities.max(axis=1) + _EPSILON) - [_shape_cost(p) for p in pieces]
+    unlike = np.zeros(len(pieces))
+    known: set[int] = set()
+    while True:
+        chosen = _best_runs(pieces, sure - _UNLIKE_COST * unlike)
+        unknown = [i for i, _ in chosen if i not in known]
+        if not unknown:
+            return chosen
+        for i in unknown:
+            unlike[i] = pieces[i].unlike_digit
+            known.add(i)
+
+
+def _best_runs(pieces: list[Piece], scores: np.ndarray) -> list[tuple[int, Piece]]:
+    """Dynamic programming over each group's cuts: the run of pieces of highest total score."""
     chosen: list[tuple[int, Piece]] = []
     for group in sorted({piece.group for piece in pieces}):
         own = [(i, p) for i, p in enumerate(pieces) if p.group == group]
@@ -537,11 +560,5 @@ def best_pieces(pieces: list[Piece], probabilities: np.ndarray) -> list[tuple[in
     return chosen
 
 
-def _cost(piece: Piece) -> float:
-    too_wide = max(0.0, piece.width - _WIDE_FROM)
-    return (
-        _SPLIT_COST
-        + _WIDE_COST * too_wide
-        + _SHORT_PIECE_COST * piece.short
-        + _UNLIKE_COST * piece.unlike_digit
-    )
+def _shape_cost(piece: Piece) -> float:
+    return _SPLIT_COST + _WIDE_COST * max(0.0, piece.width - _WIDE_FROM)
