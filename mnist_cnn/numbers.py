@@ -394,11 +394,17 @@ def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
             if not whole and offsets[end] - offsets[start] > _MAX_PIECE_WIDTH * group.line_height:
                 continue
             inside = right_of[start] & ~right_of[end]
+            # Only the piece's own columns: labelling the whole group for each piece is slow.
+            columns = np.flatnonzero(inside.any(axis=0))
+            if columns.size == 0:
+                continue
+            span = (slice(None), slice(columns[0], columns[-1] + 1))
+            inside, own_ink = inside[span], inked[span]
             if not whole:
-                inside &= _without_fragments(inked & inside)
-                if _is_sliver(inked & inside, group):
+                inside &= _without_fragments(own_ink & inside)
+                if _is_sliver(own_ink & inside, group):
                     continue
-            piece = _piece(np.where(inside, strength, 0.0), (left, top))
+            piece = _piece(np.where(inside, strength[span], 0.0), (left + int(columns[0]), top))
             if piece is not None:
                 box, stages = piece
                 relative_width = (box[2] - box[0]) / group.line_height
