@@ -11,14 +11,15 @@ The model reads one 28x28 digit, so a number is cut into digits first, in four s
    digit (a 5's flag, a 4 or 7 drawn with a gap); pieces that are small beside the line's
    height are specks and dropped. Order is left to right, so a slight slope is harmless.
 3. **Touching digits.** Connected components cannot part digits whose strokes touch, so a
-   group wider than tall is cut along lines (upright or leaning as writing does) where its
-   ink is thinnest, and the model decides: every run of the group between two candidate cuts
-   is read (one batched prediction for the whole image), and dynamic programming keeps the
-   cuts whose pieces the model is most sure of, less costs for pieces that are too wide, too
-   short or unlike a digit (``digit_check``). The costs were chosen with
-   ``benchmarks/bench_numbers.py --split tune --tune``, on MNIST training digits and sketch
-   seeds that the held-out benchmark never uses. Touching digits remain the weak spot: see
-   the README's table.
+   group wider than tall is cut where its ink is thinnest: along straight lines (upright or
+   leaning as writing does) and along seams (paths that may move a column a row, so that
+   strokes pushed into each other part where no straight line can), and the model decides:
+   every run of the group between two candidate cuts is read (one batched prediction for the
+   whole image), and dynamic programming keeps the cuts whose pieces the model is most sure
+   of, less costs for pieces that are too wide or unlike a digit (``digit_check``); slivers
+   are never read. The costs were chosen with ``benchmarks/bench_numbers.py --split tune
+   --tune``, on MNIST training digits and sketch seeds that the held-out benchmark never
+   uses. Touching digits remain the weak spot: see the README's table.
 4. **Each digit as a lone digit.** Every digit's ink goes through ``canvas_to_mnist``, stroke
    width normalisation included, so a digit reads the same alone or in a number.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -72,21 +74,20 @@ _MERGE_OVERLAP = 0.5
 # cuts go along lines of least ink, a few per digit width, leaving pieces at least this
 # wide (times the line height); a piece wider than _MAX_PIECE_WIDTH is never read alone.
 _MIN_SPLIT_ASPECT = 0.9
-_CUTS_PER_HEIGHT = 4  # cuts kept per line height of the group's width
+_CUTS_PER_HEIGHT = 6  # cuts kept per line height of the group's width
 _MIN_PIECE_WIDTH = 0.12
-_MAX_PIECE_WIDTH = 1.4
+_MAX_PIECE_WIDTH = 1.1
 _CUT_SLANTS = (-0.3, 0.0, 0.3)  # cut lines lean this many columns per row, as writing does
 _CUT_MINIMUM_WINDOW = 0.06  # a cut column has the least ink within this share of the height
+_SEAM_STEP_COST = 0.1  # a seam's move of a column costs this share of an ink pixel crossed
 _FRAGMENT = 0.15  # a bit of a cut piece this small beside its largest is a neighbour's stroke
 # The score of a piece is its top log-probability less these costs: _SPLIT_COST for each digit,
 # _WIDE_COST for each line height of width past _WIDE_FROM (the model is often sure of two
-# touching digits read as one), _SHORT_PIECE_COST for a piece shorter than _MIN_DIGIT_HEIGHT
-# of its group (a sliver cut off a stroke) and _UNLIKE_COST times the log of digit_check's
+# touching digits read as one) and _UNLIKE_COST times the log of digit_check's
 # score past its limit. Each extra digit also adds its own (negative) log-probability.
 _SPLIT_COST = 0.0
 _WIDE_FROM = 1.2
 _WIDE_COST = 1.0
-_SHORT_PIECE_COST = 5.0
 _UNLIKE_COST = 1.0
 _EPSILON = 1e-6
 
@@ -359,9 +360,13 @@ class Piece:
     cuts: int  # how many cut positions the group has, ends included
     box: tuple[int, int, int, int]
     stages: DrawingStages
-    short: bool  # much shorter than the group: a sliver, not a digit
     width: float  # in line heights
-    unlike_digit: float  # how far past digit_check's limits: log of its score, 0 within them
+
+    @cached_property
+    def unlike_digit(self) -> float:
+        """How far past digit_check's limits: the log of its score, 0 within them. Worked
+        out only for pieces that may win (see best_pieces): it costs as much as a prediction."""
+        return math.log(max(not_digit_score(self.stages.centred, self.stages.ink), 1.0))
 
 
 def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
@@ -376,12 +381,12 @@ def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
     cuts = _cuts(region, group)
     # Which side of each cut every pixel is on; the group's own edges bound the first and last.
     rows, cols = np.indices(strength.shape)
-    rows, cols = rows - (group.y0 - top), cols - (group.x0 - left)  # in the group's box
-    middle = (group.height - 1) / 2
+    rows = np.clip(rows - (group.y0 - top), 0, group.height - 1)  # in the group's box
+    cols = cols - (group.x0 - left)
     right_of = [np.ones(strength.shape, dtype=bool)]
-    right_of += [cols >= offset + slant * (middle - rows) for offset, slant in cuts]
+    right_of += [cols >= cut[rows] for cut in cuts]
     right_of.append(np.zeros(strength.shape, dtype=bool))
-    offsets = [0.0, *(offset for offset, _ in cuts), float(group.width)]
+    offsets = [0.0, *(float(np.median(cut)) for cut in cuts), float(group.width)]
     pieces = []
     for start in range(len(offsets) - 1):
         for end in range(start + 1, len(offsets)):
@@ -389,55 +394,105 @@ def candidate_pieces(ink: InkMap, group: Group, index: int = 0) -> list[Piece]:
             if not whole and offsets[end] - offsets[start] > _MAX_PIECE_WIDTH * group.line_height:
                 continue
             inside = right_of[start] & ~right_of[end]
+            # Only the piece's own columns: labelling the whole group for each piece is slow.
+            columns = np.flatnonzero(inside.any(axis=0))
+            if columns.size == 0:
+                continue
+            span = (slice(None), slice(columns[0], columns[-1] + 1))
+            inside, own_ink = inside[span], inked[span]
             if not whole:
-                inside &= _without_fragments(inked & inside)
-            piece = _piece(np.where(inside, strength, 0.0), (left, top))
+                inside &= _without_fragments(own_ink & inside)
+                if _is_sliver(own_ink & inside, group):
+                    continue
+            piece = _piece(np.where(inside, strength[span], 0.0), (left + int(columns[0]), top))
             if piece is not None:
                 box, stages = piece
-                short = box[3] - box[1] < _MIN_DIGIT_HEIGHT * group.height
                 relative_width = (box[2] - box[0]) / group.line_height
-                unlike = math.log(max(not_digit_score(stages.centred, stages.ink), 1.0))
-                pieces.append(
-                    Piece(
-                        index, start, end, len(offsets), box, stages, short, relative_width, unlike
-                    )
-                )
+                pieces.append(Piece(index, start, end, len(offsets), box, stages, relative_width))
     return pieces
 
 
-def _cuts(region: np.ndarray, group: Group) -> list[tuple[float, float]]:
-    """Lines of least ink across a wide group, where touching digits may part.
+def _is_sliver(inked: np.ndarray, group: Group) -> bool:
+    """Whether a cut piece's ink is much shorter than its group's: a bit cut off a stroke,
+    never a digit, so it is not worth preparing and reading."""
+    rows = np.flatnonzero(inked.any(axis=1))
+    return rows.size == 0 or rows[-1] + 1 - rows[0] < _MIN_DIGIT_HEIGHT * group.height
 
-    A cut is (offset, slant): the line through column ``offset`` at mid-height that moves
-    ``slant`` columns right per row up, as slanted writing does. Sorted left to right.
+
+def _cuts(region: np.ndarray, group: Group) -> list[np.ndarray]:
+    """Paths of least ink down a wide group, where touching digits may part.
+
+    A cut is the column at which its right side begins on each row of the group, (H,) float.
+    Straight lines (upright or leaning as writing does) part digits with a gap between; seams
+    that may move a column a row part digits whose strokes overlap, which a straight line
+    cannot without taking a bit of one of them along. Sorted left to right.
     """
     if group.width < _MIN_SPLIT_ASPECT * group.height:
         return []
-    rows, cols = np.nonzero(region)
-    middle = (region.shape[0] - 1) / 2
     reach = max(1, round(_CUT_MINIMUM_WINDOW * group.height))
     margin = max(1, round(_MIN_PIECE_WIDTH * group.line_height))
-    found: list[tuple[float, float, float]] = []  # (ink crossed, offset, slant)
+    found = _straight_cuts(region, reach) + _seams(region, reach)
+    found = [(ink, cut) for ink, cut in found if margin <= np.median(cut) <= group.width - margin]
+    chosen: list[np.ndarray] = []
+    for _, cut in sorted(found, key=lambda entry: entry[0]):
+        if all(abs(np.median(cut) - np.median(other)) >= reach for other in chosen):
+            chosen.append(cut)
+        if len(chosen) >= _CUTS_PER_HEIGHT * group.width / group.line_height:
+            break
+    return sorted(chosen, key=lambda cut: float(np.median(cut)))
+
+
+def _straight_cuts(region: np.ndarray, reach: int) -> list[tuple[float, np.ndarray]]:
+    """(ink crossed, cut) for each straight line of least ink, at each of _CUT_SLANTS."""
+    rows, cols = np.nonzero(region)
+    middle = (region.shape[0] - 1) / 2
+    lean = middle - np.arange(region.shape[0])  # rows above the middle, per row
+    found = []
     for slant in _CUT_SLANTS:
         sheared = cols - slant * (middle - rows)
         low = math.floor(sheared.min())
         profile = np.bincount(np.floor(sheared - low).astype(int)).astype(np.float32)
         profile = ndimage.uniform_filter1d(profile, 3)
-        least = ndimage.minimum_filter1d(profile, 2 * reach + 1, mode="nearest")
-        columns = np.flatnonzero(profile <= least)
-        columns = columns[(columns + low >= margin) & (columns + low <= group.width - margin)]
-        # A flat stretch of least ink (a gap, a straight joining stroke) gives one cut.
-        runs = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1) if columns.size else []
-        for run in runs:
-            column = int(run[len(run) // 2])
-            found.append((float(profile[column]), column + low + 0.5, slant))
-    chosen: list[tuple[float, float]] = []
-    for _, offset, slant in sorted(found):
-        if all(abs(offset - other) >= reach for other, _ in chosen):
-            chosen.append((offset, slant))
-        if len(chosen) >= _CUTS_PER_HEIGHT * group.width / group.line_height:
-            break
-    return sorted(chosen)
+        for column in _least_ink_columns(profile, reach):
+            found.append((float(profile[column]), column + low + 0.5 + slant * lean))
+    return found
+
+
+def _seams(region: np.ndarray, reach: int) -> list[tuple[float, np.ndarray]]:
+    """(ink crossed, cut) for each seam of least ink, as in seam carving: a path from the top
+    row to the bottom that moves at most a column a row, crossing as few ink pixels as it can
+    (each move costs _SEAM_STEP_COST, so that a seam goes straight through paper). One seam
+    ends at each column where the least ink crossed is least within ``reach``."""
+    cost = region.astype(np.float32)
+    height, width = cost.shape
+    total = cost[0].copy()
+    moves = np.zeros((height, width), dtype=np.int8)  # -1, 0, +1: where each row's path came from
+    for row in range(1, height):
+        padded = np.pad(total, 1, constant_values=np.inf)
+        options = np.stack(
+            [padded[:-2] + _SEAM_STEP_COST, padded[1:-1], padded[2:] + _SEAM_STEP_COST]
+        )
+        best = np.argmin(options, axis=0)
+        moves[row] = best - 1
+        total = cost[row] + options[best, np.arange(width)]
+    found = []
+    for end in _least_ink_columns(total, reach):
+        path = np.empty(height, dtype=np.float32)
+        column = end
+        for row in range(height - 1, -1, -1):
+            path[row] = column
+            column += int(moves[row, column])
+        found.append((float(total[end]), path + 0.5))
+    return found
+
+
+def _least_ink_columns(profile: np.ndarray, reach: int) -> list[int]:
+    """Columns of a profile where it is least within ``reach``: one per flat stretch (a gap,
+    a straight joining stroke)."""
+    least = ndimage.minimum_filter1d(profile, 2 * reach + 1, mode="nearest")
+    columns = np.flatnonzero(profile <= least)
+    runs = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1) if columns.size else []
+    return [int(run[len(run) // 2]) for run in runs]
 
 
 def _without_fragments(inked: np.ndarray) -> np.ndarray:
@@ -474,9 +529,26 @@ def best_pieces(pieces: list[Piece], probabilities: np.ndarray) -> list[tuple[in
     """For each group, the run of pieces whose digits the model is most sure of, in order.
 
     A piece scores its top log-probability less the costs described at _SPLIT_COST.
-    Returns (index into pieces, piece).
+    digit_check's cost is only ever taken away, so it is worked out lazily: the best runs are
+    found with the costs known so far (an unknown one counts as nothing, so every score is at
+    most what it was taken for); once every piece of the best runs has its cost known, no other
+    run can beat them. Returns (index into pieces, piece).
     """
-    scores = np.log(probabilities.max(axis=1) + _EPSILON) - [_cost(piece) for piece in pieces]
+    sure = np.log(probabilities.max(axis=1) + _EPSILON) - [_shape_cost(p) for p in pieces]
+    unlike = np.zeros(len(pieces))
+    known: set[int] = set()
+    while True:
+        chosen = _best_runs(pieces, sure - _UNLIKE_COST * unlike)
+        unknown = [i for i, _ in chosen if i not in known]
+        if not unknown:
+            return chosen
+        for i in unknown:
+            unlike[i] = pieces[i].unlike_digit
+            known.add(i)
+
+
+def _best_runs(pieces: list[Piece], scores: np.ndarray) -> list[tuple[int, Piece]]:
+    """Dynamic programming over each group's cuts: the run of pieces of highest total score."""
     chosen: list[tuple[int, Piece]] = []
     for group in sorted({piece.group for piece in pieces}):
         own = [(i, p) for i, p in enumerate(pieces) if p.group == group]
@@ -494,11 +566,5 @@ def best_pieces(pieces: list[Piece], probabilities: np.ndarray) -> list[tuple[in
     return chosen
 
 
-def _cost(piece: Piece) -> float:
-    too_wide = max(0.0, piece.width - _WIDE_FROM)
-    return (
-        _SPLIT_COST
-        + _WIDE_COST * too_wide
-        + _SHORT_PIECE_COST * piece.short
-        + _UNLIKE_COST * piece.unlike_digit
-    )
+def _shape_cost(piece: Piece) -> float:
+    return _SPLIT_COST + _WIDE_COST * max(0.0, piece.width - _WIDE_FROM)

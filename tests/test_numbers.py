@@ -7,7 +7,21 @@ import pytest
 from scipy import ndimage
 
 from mnist_cnn.drawing import canvas_to_mnist
-from mnist_cnn.numbers import NO_INK, ONLY_SPECKS, ink_map, read_number
+from mnist_cnn.inference import predict
+from mnist_cnn.numbers import (
+    _UNLIKE_COST,
+    NO_INK,
+    ONLY_SPECKS,
+    _best_runs,
+    _seams,
+    _shape_cost,
+    _straight_cuts,
+    best_pieces,
+    candidate_pieces,
+    digit_groups,
+    ink_map,
+    read_number,
+)
 from mnist_cnn.store import bundled_record, load_record
 from sketchbook.composed_numbers import compose, on_canvas, on_paper, sketch_digit_ink
 from sketchbook.sketches import render_sketch, render_strokes, sketch_strokes
@@ -119,3 +133,42 @@ def test_specks_alone_are_no_number(model):
         canvas[140:143, x : x + 3, :3] = 255
     reading = read_number(canvas, model)
     assert (reading.text, reading.reason) == ("", ONLY_SPECKS)
+
+
+def interlocking_shapes() -> tuple[np.ndarray, np.ndarray]:
+    """Two shapes whose columns overlap but whose ink does not: the left one's foot reaches
+    under the right one's arm, as touching digits' strokes reach into each other."""
+    left, right = np.zeros((60, 50), bool), np.zeros((60, 50), bool)
+    left[:, 0:6] = True
+    left[56:, 0:35] = True  # the foot, along the bottom
+    right[:, 40:46] = True
+    right[:4, 12:46] = True  # the arm, along the top
+    return left, right
+
+
+def test_a_seam_parts_shapes_that_no_straight_line_can():
+    left, right = interlocking_shapes()
+    region = left | right
+    reach = 2
+    assert all(ink > 0 for ink, cut in _straight_cuts(region, reach) if 6 <= cut.mean() < 40)
+    columns = np.arange(region.shape[1])[np.newaxis, :]
+    parted = [
+        cut
+        for _, cut in _seams(region, reach)
+        if not (left & (columns >= cut[:, np.newaxis])).any()
+        and not (right & (columns < cut[:, np.newaxis])).any()
+    ]
+    assert parted
+
+
+def test_digit_check_is_worked_out_only_where_it_can_change_the_reading(model):
+    ink = ink_map(on_canvas(number_ink("4817", "touching", seed=1)))
+    pieces = [p for i, g in enumerate(digit_groups(ink)) for p in candidate_pieces(ink, g, i)]
+    probabilities = predict(model, np.stack([piece.stages.centred for piece in pieces]))
+    lazily = best_pieces(pieces, probabilities)
+    worked_out = sum("unlike_digit" in vars(piece) for piece in pieces)
+    assert worked_out < len(pieces)
+    every_cost = np.log(probabilities.max(axis=1) + 1e-6) - [
+        _shape_cost(p) + _UNLIKE_COST * p.unlike_digit for p in pieces
+    ]
+    assert [i for i, _ in lazily] == [i for i, _ in _best_runs(pieces, every_cost)]
