@@ -102,6 +102,18 @@ class FineTuneJob(Job[FineTuneSnapshot]):
         self.report(lambda state: replace(state, progress=progress))
 
     def work(self) -> None:
+        """Teach, save, settle; then let go of the models and drawings.
+
+        The registry remembers each visitor's last run (for adoption), so a finished job must
+        not keep its parent model, its drawings or the taught model alive: the snapshot keeps
+        the taught model's figures (``result`` without its ``model``) and its saved record.
+        """
+        try:
+            self._teach_and_save()
+        finally:
+            self._model = self._images = self._labels = None
+
+    def _teach_and_save(self) -> None:
         mnist = load_mnist(self._data_path)
         result = fine_tune(
             self._model,
@@ -115,10 +127,11 @@ class FineTuneJob(Job[FineTuneSnapshot]):
         if result is None:  # stopped
             return
         metadata = fine_tune_metadata(self._parent, result, len(self._labels), len(mnist[1][1]))
+        figures = replace(result, model=None)
         save_and_settle(
             result.model,
             metadata,
-            lambda record: self.settle(record=record, result=result),
+            lambda record: self.settle(record=record, result=figures),
             self._models_directory,
             in_use=lambda: {self._parent.key, *self._in_use()},
         )

@@ -89,7 +89,7 @@ class FineTuneListener(Protocol):
 class FineTuneResult:
     """The new model and what it gained and cost, measured before and after."""
 
-    model: keras.Model
+    model: keras.Model | None  # None in a finished job's snapshot: the model is saved, not kept
     config: FineTuneConfig
     drawings_trained: int  # drawings the model learnt from
     drawings_held_out: int  # drawings kept out to measure (0: no held-out accuracy)
