@@ -363,26 +363,28 @@ class EpochLine:
         self.parts = long["parts"]
 
 
+def rounds_and_epochs(part: argparse.ArgumentParser, epochs: int, epochs_help: str) -> None:
+    """The --rounds and --epochs options of a timed part."""
+    part.add_argument("--rounds", type=int, default=2)
+    part.add_argument("--epochs", type=int, default=epochs, help=epochs_help)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parts = parser.add_subparsers(dest="part", required=True)
     recipes = parts.add_parser("recipes", help="seed vs tuned recipe: accuracy and time")
     recipes.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
     speed = parts.add_parser("speed", help="samples/s against a plain model.fit")
-    speed.add_argument("--rounds", type=int, default=2)
-    speed.add_argument(
-        "--epochs",
-        type=int,
-        default=SPEED_EPOCHS,
-        help=f"epochs per run (default {SPEED_EPOCHS}; the recipes train {RECIPE_EPOCHS})",
+    rounds_and_epochs(
+        speed,
+        SPEED_EPOCHS,
+        f"epochs per run (default {SPEED_EPOCHS}; the recipes train {RECIPE_EPOCHS})",
     )
     fixed = parts.add_parser("fixed", help="fixed cost and time per epoch against a plain fit")
-    fixed.add_argument("--rounds", type=int, default=2)
-    fixed.add_argument(
-        "--epochs",
-        type=int,
-        default=FIXED_LONG_EPOCHS,
-        help=f"the longer calls' epochs (default {FIXED_LONG_EPOCHS}; the shorter ones run 1)",
+    rounds_and_epochs(
+        fixed,
+        FIXED_LONG_EPOCHS,
+        f"the longer calls' epochs (default {FIXED_LONG_EPOCHS}; the shorter ones run 1)",
     )
     for part in (recipes, speed, fixed):
         part.add_argument("--log", type=Path, help="append each measurement to this JSONL file")
