@@ -92,7 +92,7 @@ def uploaded_image() -> tuple[np.ndarray | None, str | None]:
 def answer(stages: DrawingStages | None, has_image: bool, using_upload: bool) -> None:
     """What the model makes of the input: a prompt while there is no digit, else its
     prediction (or "not a digit") and the bar to correct it."""
-    from mnist_cnn.digit_check import looks_like_digit  # TensorFlow: not before the canvas
+    from mnist_cnn.digit_check import looks_like_digit  # SciPy, then TensorFlow: after the canvas
     from studio import inside_view, your_drawings
 
     your_drawings.last_saved()

@@ -7,4 +7,5 @@ packaged: ``pyproject.toml`` ships ``mnist_cnn`` alone.
 - ``sketches``: stroke sketches of digits (two styles), one quirky writer, non-digits.
 - ``detector``: what the learned detector of ``mnist_cnn.digit_check`` is trained on, and how
   its shipped weights were made.
+- ``composed_numbers``: numbers composed from MNIST digits or sketches, on a canvas or "paper".
 """
