@@ -1,4 +1,4 @@
-"""Command line: ``python -m mnist_cnn train | evaluate | predict | read | models``."""
+"""Command line: ``python -m mnist_cnn train | evaluate | calibrate | predict | read | models``."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import numpy as np
 from tqdm import tqdm
 
 from mnist_cnn.augment import AUGMENTATIONS
-from mnist_cnn.data import DataError, load_test_set
+from mnist_cnn.calibration import calibrate
+from mnist_cnn.data import DataError, load_mnist, load_test_set
 from mnist_cnn.describe import describe_config
 from mnist_cnn.drawing import canvas_to_mnist
-from mnist_cnn.evaluation import evaluate, format_report
+from mnist_cnn.evaluation import evaluate, format_calibration, format_report
 from mnist_cnn.images import ImageReadError, read_image
 from mnist_cnn.inference import predict
 from mnist_cnn.jobs import train_evaluate_save
@@ -24,12 +25,23 @@ from mnist_cnn.store import (
     ModelLoadError,
     ModelRecord,
     ModelsDirError,
+    active_record,
     all_records,
+    find_record,
     load_model,
+    load_record,
     remove_stale_partials,
     resolve_model,
+    save_calibration,
 )
-from mnist_cnn.training import RECIPES, SCHEDULES, BatchProgress, EpochProgress, TrainConfig
+from mnist_cnn.training import (
+    RECIPES,
+    SCHEDULES,
+    BatchProgress,
+    EpochProgress,
+    TrainConfig,
+    split_validation,
+)
 
 DEFAULTS = TrainConfig()
 TUNED = TrainConfig.tuned()
@@ -121,7 +133,31 @@ def chosen_model(args: argparse.Namespace):
 def run_evaluate(args: argparse.Namespace) -> int:
     model = chosen_model(args)
     x_test, y_test = load_test_set(args.data)  # the training split is never read
-    print(format_report(evaluate(model, x_test, y_test)))
+    evaluation = evaluate(model, x_test, y_test)
+    print(format_report(evaluation))
+    print()
+    print(format_calibration(evaluation))
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    """Fit a saved model's temperature on the last part of the training set and keep it."""
+    key = args.model or active_record(args.models_dir).key
+    record = find_record(key, args.models_dir)
+    if record is None:
+        raise ModelLoadError(f"No model with id {key!r}; `python -m mnist_cnn models` lists them.")
+    (x_train, y_train), _ = load_mnist(args.data)  # the test set is never used to fit
+    _, (x_held, y_held) = split_validation(x_train, y_train, args.held_out)
+    if not len(y_held):
+        raise ValueError("--held-out leaves no digits to fit the temperature on")
+    calibration = calibrate(load_record(record), x_held, y_held)
+    save_calibration(record, calibration)
+    print(
+        f"{record.key}: temperature {calibration.temperature:.3f}, fitted on the last "
+        f"{calibration.images:,} training digits: NLL {calibration.nll_before:.4f} -> "
+        f"{calibration.nll_after:.4f}, ECE {calibration.ece_before:.2%} -> "
+        f"{calibration.ece_after:.2%}"
+    )
     return 0
 
 
@@ -172,7 +208,7 @@ def run_predict(args: argparse.Namespace) -> int:
         if digit_image is None:
             print(f"{path}: no digit found (the image is blank)")
             continue
-        probabilities = predict(model, digit_image[np.newaxis])[0]
+        probabilities = predict(model, digit_image[np.newaxis], calibrated=not args.raw)[0]
         digit = int(probabilities.argmax())
         print(f"{path}: {digit} ({probabilities[digit]:.1%})")
     return status
@@ -275,7 +311,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict_parser = commands.add_parser("predict", help="classify digit images (PNG/JPEG)")
     predict_parser.add_argument("images", nargs="+", type=Path)
+    predict_parser.add_argument(
+        "--raw", action="store_true", help="the network's own probabilities, not calibrated"
+    )
     predict_parser.set_defaults(handler=run_predict)
+
+    calibrate_parser = commands.add_parser(
+        "calibrate",
+        help="fit a saved model's temperature (calibrated probabilities) on held-out training "
+        "digits and keep it in its metadata",
+    )
+    calibrate_parser.add_argument(
+        "--model", metavar="ID", help="a model id from `models` (default: the server default)"
+    )
+    calibrate_parser.add_argument(
+        "--held-out",
+        type=float,
+        default=DEFAULTS.validation_split,
+        help="the last share of the training set to fit on: the part a run with this "
+        f"validation split never trained on (default {DEFAULTS.validation_split})",
+    )
+    calibrate_parser.add_argument(
+        "--models-dir", help="trained models folder (default: $MNIST_CNN_MODELS_DIR)"
+    )
+    calibrate_parser.set_defaults(handler=run_calibrate)
 
     read_parser = commands.add_parser(
         "read", help="read a whole number written in an image (PNG/JPEG), digit by digit"
@@ -291,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     models_parser.set_defaults(handler=run_models)
 
-    for sub in (train_parser, evaluate_parser):
+    for sub in (train_parser, evaluate_parser, calibrate_parser):
         sub.add_argument("--data", help="path to mnist.npz (default: $MNIST_NPZ, else download)")
     for sub in (evaluate_parser, predict_parser, read_parser):
         sub.add_argument(

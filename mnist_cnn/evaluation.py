@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import keras
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
+from mnist_cnn.calibration import (
+    coverage_at_accuracy,
+    expected_calibration_error,
+    temperature_of,
+    with_temperature,
+)
 from mnist_cnn.inference import predict
 from mnist_cnn.shapes import DIGITS
 
@@ -21,6 +28,15 @@ class Evaluation:
     confidences: np.ndarray  # (N,) probability of the predicted digit
     confusion: np.ndarray  # (10, 10) counts, rows = true digit, columns = predicted
     report: dict  # scikit-learn classification_report(output_dict=True)
+    raw_probabilities: np.ndarray  # (N, 10) the network's own, before temperature scaling
+    temperature: float | None  # the model's (calibration.py), None when it has none
+
+    @cached_property
+    def probabilities(self) -> np.ndarray:
+        """(N, 10) as shown: calibrated with the model's temperature when it has one."""
+        if self.temperature is None:
+            return self.raw_probabilities
+        return with_temperature(self.raw_probabilities, self.temperature)
 
     @property
     def accuracy(self) -> float:
@@ -54,7 +70,9 @@ _REPORT_COLUMNS = ("precision", "recall", "f1-score", "support")
 
 def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> Evaluation:
     """Predict every image in large compiled batches and summarise the results."""
-    probabilities = predict(model, images)
+    raw = predict(model, images, calibrated=False)
+    temperature = temperature_of(model)
+    probabilities = raw if temperature is None else with_temperature(raw, temperature)
     predictions = probabilities.argmax(axis=1)
     labels = np.asarray(labels).astype(np.int64)
     return Evaluation(
@@ -70,6 +88,8 @@ def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> Eval
             output_dict=True,
             zero_division=0,
         ),
+        raw_probabilities=raw,
+        temperature=temperature,
     )
 
 
@@ -89,4 +109,34 @@ def format_report(evaluation: Evaluation) -> str:
     mistakes = evaluation.most_confused()
     if mistakes:
         lines += ["", "Most confused: " + ", ".join(f"{t}->{p} ({n})" for t, p, n in mistakes)]
+    return "\n".join(lines)
+
+
+# The accuracy that ``format_calibration`` reports the coverage at: 1 error in 1,000 answers.
+REPORTED_ACCURACY = 0.999
+
+
+def format_calibration(evaluation: Evaluation) -> str:
+    """Expected calibration error, raw and calibrated, and the share answered at 99.9%."""
+    labels = evaluation.labels
+    raw_ece = expected_calibration_error(evaluation.raw_probabilities, labels)
+    if evaluation.temperature is None:
+        lines = [
+            f"Expected calibration error: {raw_ece:.2%} (not calibrated: "
+            "`python -m mnist_cnn calibrate` fits a temperature)"
+        ]
+    else:
+        ece = expected_calibration_error(evaluation.probabilities, labels)
+        lines = [
+            f"Expected calibration error: {raw_ece:.2%} raw, {ece:.2%} calibrated "
+            f"(temperature {evaluation.temperature:.3f})"
+        ]
+    answered = coverage_at_accuracy(evaluation.probabilities, labels, REPORTED_ACCURACY)
+    if answered is None:
+        lines.append(f"No threshold reaches {REPORTED_ACCURACY:.1%} accuracy.")
+    else:
+        lines.append(
+            f"Answering only at >= {answered.threshold:.2%} sure: {answered.answered:.1%} of "
+            f"digits answered, {answered.accuracy:.2%} of those right"
+        )
     return "\n".join(lines)

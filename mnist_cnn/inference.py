@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mnist_cnn.calibration import apply_temperature
 from mnist_cnn.data import prepare_images
 from mnist_cnn.memory import give_back_freed_memory
 from mnist_cnn.shapes import INPUT_SHAPE, NUM_CLASSES
@@ -51,10 +52,12 @@ def _forward(model: keras.Model):
     return function
 
 
-def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
+def predict(model: keras.Model, images: np.ndarray, calibrated: bool = True) -> np.ndarray:
     """Class probabilities, shape (N, 10), for images of shape (N, 28, 28[, 1]).
 
-    uint8 images are scaled to [0, 1]; float images must already be in [0, 1].
+    uint8 images are scaled to [0, 1]; float images must already be in [0, 1]. The
+    probabilities are calibrated with the model's temperature when it has one
+    (`mnist_cnn.calibration`); ``calibrated=False`` gives the network's own.
     """
     batch = prepare_images(images)
     if len(batch) == 0:
@@ -63,12 +66,13 @@ def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
 
     forward = _forward(model)
     if len(batch) <= BATCH_SIZE:
-        return forward(tf.constant(batch)).numpy()
-    probabilities = np.concatenate(
-        [
-            forward(tf.constant(batch[i : i + BATCH_SIZE])).numpy()
-            for i in range(0, len(batch), BATCH_SIZE)
-        ]
-    )
-    give_back_freed_memory()  # the batches' buffers: ~30 MB for the MNIST test set
-    return probabilities
+        probabilities = forward(tf.constant(batch)).numpy()
+    else:
+        probabilities = np.concatenate(
+            [
+                forward(tf.constant(batch[i : i + BATCH_SIZE])).numpy()
+                for i in range(0, len(batch), BATCH_SIZE)
+            ]
+        )
+        give_back_freed_memory()  # the batches' buffers: ~30 MB for the MNIST test set
+    return apply_temperature(model, probabilities) if calibrated else probabilities

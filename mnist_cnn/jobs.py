@@ -15,9 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from mnist_cnn import settings
 from mnist_cnn.background import Job, Registry, Snapshot, save_and_settle
+from mnist_cnn.calibration import Calibration, calibrate
 from mnist_cnn.data import load_mnist
 from mnist_cnn.evaluation import Evaluation, evaluate
 from mnist_cnn.store import ModelRecord, check_writable
@@ -27,8 +31,12 @@ from mnist_cnn.training import (
     TrainConfig,
     TrainingListener,
     TrainingResult,
+    split_validation,
     train,
 )
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass
@@ -62,6 +70,7 @@ def train_evaluate_save(
     result = train(x_train, y_train, config, listener, stop_event)
     if result.stopped:
         return TrainingOutcome(result, None, None)
+    calibration = calibrate_on_validation(result.model, x_train, y_train, config)
     evaluation = evaluate(result.model, x_test, y_test)
     if stop_event is not None and stop_event.is_set():  # stopped while scoring: still a stop
         return TrainingOutcome(replace(result, stopped=True), None, None)
@@ -74,6 +83,8 @@ def train_evaluate_save(
         "test_images": len(x_test),
         "test_accuracy": evaluation.accuracy,
     }
+    if calibration is not None:
+        metadata["calibration"] = calibration.to_dict()
 
     def kept(record: ModelRecord) -> bool:
         if keep is None:
@@ -84,6 +95,15 @@ def train_evaluate_save(
     if record is None:
         return TrainingOutcome(replace(result, stopped=True), None, None)
     return TrainingOutcome(result, evaluation, record)
+
+
+def calibrate_on_validation(
+    model: keras.Model, images: np.ndarray, labels: np.ndarray, config: TrainConfig
+) -> Calibration | None:
+    """Fit the model's temperature on the run's validation split, the digits it did not train
+    on; None for a run without one (its probabilities stay the network's own)."""
+    _, (x_val, y_val) = split_validation(images, labels, config.validation_split)
+    return calibrate(model, x_val, y_val) if len(y_val) else None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # Keras is imported where a model is loaded: listing models n
     import keras
 
 from mnist_cnn import settings
+from mnist_cnn.calibration import Calibration, set_temperature
 from mnist_cnn.describe import count, describe_config
 from mnist_cnn.shapes import INPUT_SHAPE, NUM_CLASSES
 
@@ -94,6 +95,7 @@ class ModelMetadata:
     versions: dict[str, str] = field(default_factory=dict)  # library versions at the save
     parent: ParentModel | None = None  # set for a taught model only
     fine_tune: dict[str, Any] = field(default_factory=dict)  # a taught model's settings, figures
+    calibration: Calibration | None = None  # its temperature, fitted on held-out digits
 
     @classmethod
     def from_dict(cls, values: object) -> ModelMetadata:
@@ -117,6 +119,7 @@ class ModelMetadata:
             versions=_mapping(values.get("versions")),
             parent=_parent(values),
             fine_tune=_mapping(values.get("fine_tune")),
+            calibration=Calibration.from_dict(values.get("calibration")),
         )
 
 
@@ -400,6 +403,10 @@ def load_keras_file(path: str | os.PathLike) -> keras.Model:
             f"{path} is a Keras model for inputs {input_shape} and outputs {output_shape}; "
             f"an MNIST model takes {expected_input} and gives {expected_output}."
         )
+    # A model in a saved folder: its temperature (calibration.py) comes with it.
+    calibration = _read_metadata(path.parent).calibration
+    if calibration is not None:
+        set_temperature(model, calibration.temperature)
     return model
 
 
@@ -471,10 +478,23 @@ def rename_model(record: ModelRecord, name: str) -> ModelRecord:
     name = name.strip()
     if not name:
         raise ValueError("A model's name cannot be empty.")
+    return _with_metadata(record, name=name)
+
+
+def save_calibration(record: ModelRecord, calibration: Calibration) -> ModelRecord:
+    """Keep a model's fitted temperature in its metadata, so that it loads calibrated.
+
+    The bundled model too: `python -m mnist_cnn calibrate` is how its temperature was fitted.
+    """
+    return _with_metadata(record, calibration=calibration.to_dict())
+
+
+def _with_metadata(record: ModelRecord, **changes: object) -> ModelRecord:
+    """Rewrite the model's ``metadata.json`` atomically with ``changes``; the new record."""
     saved = _read_metadata_file(record.folder)  # every key, known to this version or not
-    metadata = {**(saved if isinstance(saved, dict) else {}), "name": name}
+    metadata = {**(saved if isinstance(saved, dict) else {}), **changes}
     _write_atomically(record.folder / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
-    return ModelRecord(record.folder, ModelMetadata.from_dict(metadata), bundled=False)
+    return ModelRecord(record.folder, ModelMetadata.from_dict(metadata), bundled=record.bundled)
 
 
 def delete_model(record: ModelRecord) -> None:

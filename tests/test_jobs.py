@@ -31,6 +31,11 @@ def test_train_evaluate_save_makes_the_new_model_active(sample_npz):
     assert metadata["made_with"] == "test" and metadata["config"]["epochs"] == 1
     assert metadata["test_accuracy"] == outcome.evaluation.accuracy
     assert len(metadata["history"]) == 1 and metadata["test_images"] == 300
+    # Its temperature was fitted on the run's validation split, the 10% it did not train on.
+    validation_images = metadata["training_images"] // 10
+    assert metadata["calibration"]["images"] == validation_images
+    assert outcome.record.metadata.calibration.temperature > 0
+    assert outcome.evaluation.temperature == outcome.record.metadata.calibration.temperature
 
 
 def test_a_finished_job_is_saved_and_reported(sample_npz):
