@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mnist_cnn.data import DataError
-from studio import evaluation_view, messages, model_card, page_end, resources
+from studio import calibration_view, evaluation_view, messages, model_card, page_end, resources
 
 st.title("Evaluate the model")
 st.caption(
@@ -41,6 +41,9 @@ if cell is None:
     )
 else:
     evaluation_view.cell_images(evaluation, images, *cell)
+
+st.subheader("How sure, and how right")
+calibration_view.how_sure(evaluation)
 
 st.subheader("Test digits and the model's answers")
 mistakes_only = st.toggle("Only the mistakes", value=False)

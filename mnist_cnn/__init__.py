@@ -4,7 +4,8 @@ import mnist_cnn
 (x_train, y_train), (x_test, y_test) = mnist_cnn.load_mnist()
 model = mnist_cnn.load_model()  # the default: pinned, else newest trained (local), else bundled
 digit_image = mnist_cnn.canvas_to_mnist(rgba_canvas)
-probabilities = mnist_cnn.predict(model, digit_image[None])
+probabilities = mnist_cnn.predict(model, digit_image[None])  # calibrated when the model is
+fitted = mnist_cnn.calibrate(model, held_out_images, held_out_labels)  # its temperature
 layer_outputs = mnist_cnn.activations(model, digit_image)      # {layer name: its output}
 heat = mnist_cnn.saliency(model, digit_image, digit=7)     # (28, 28): which pixels said 7
 mnist_cnn.looks_like_digit(digit_image)  # False for scribbles, blobs, grids, noise
@@ -25,6 +26,7 @@ import importlib
 # importing one light module (mnist_cnn.drawing, say) does not import TensorFlow with the rest:
 # the web app draws its pages while TensorFlow loads (7-12 s on a small server).
 _EXPORTS = {
+    "calibrate": "calibration",
     "DataError": "data",
     "load_mnist": "data",
     "prepare_images": "data",

@@ -19,6 +19,7 @@ from plotly.subplots import make_subplots
 from mnist_cnn.shapes import DIGITS
 
 if TYPE_CHECKING:  # at run time only their fields are read: no need to import TensorFlow
+    from mnist_cnn.calibration import Reliability
     from mnist_cnn.evaluation import Evaluation
     from mnist_cnn.training import BatchProgress, EpochProgress
 
@@ -377,3 +378,57 @@ def f1_figure(evaluations: dict[str, Evaluation]) -> go.Figure:
         font=_FONT,
     )
     return figure
+
+
+def reliability_frame(bins: Reliability) -> pd.DataFrame:
+    """One row per non-empty confidence bin: its middle, accuracy, mean confidence, count."""
+    middles = (bins.edges[:-1] + bins.edges[1:]) / 2
+    filled = bins.counts > 0
+    return pd.DataFrame(
+        {
+            "bin": middles[filled],
+            "accuracy": bins.accuracy[filled],
+            "confidence": bins.confidence[filled],
+            "digits": bins.counts[filled],
+        }
+    )
+
+
+# Accuracy per confidence bin against the diagonal a calibrated model lies on.
+RELIABILITY_SPEC: dict = {
+    "title": {"text": "Reliability: accuracy in each confidence bin", "anchor": "start"},
+    "height": 260,
+    "encoding": {
+        "x": {
+            "field": "confidence",
+            "type": "quantitative",
+            "title": "how sure (mean confidence in the bin)",
+            "scale": {"domain": [0, 1]},
+            "axis": {"format": ".0%"},
+        },
+        "y": {
+            "field": "accuracy",
+            "type": "quantitative",
+            "title": "how often right",
+            "scale": {"domain": [0, 1]},
+            "axis": {"format": ".0%"},
+        },
+    },
+    "layer": [
+        {
+            "data": {"values": [{"confidence": end, "accuracy": end} for end in (0, 1)]},
+            "mark": {"type": "line", "color": MUTED, "strokeDash": [4, 4]},
+        },
+        {
+            "mark": {"type": "point", "filled": True, "color": PRIMARY, "tooltip": True},
+            "encoding": {
+                "size": {"field": "digits", "type": "quantitative", "title": "digits"},
+                "tooltip": [
+                    {"field": "confidence", "format": ".2%", "title": "mean confidence"},
+                    {"field": "accuracy", "format": ".2%", "title": "accuracy"},
+                    {"field": "digits", "format": ",", "title": "digits"},
+                ],
+            },
+        },
+    ],
+}

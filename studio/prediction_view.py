@@ -6,10 +6,8 @@ import numpy as np
 import streamlit as st
 
 from studio import compat
+from studio.calibration_view import sure_at
 from studio.chart_display import vega
-
-# Below this probability for the top digit the page says the model is unsure.
-UNSURE_BELOW = 0.6
 
 
 def prediction(probabilities: np.ndarray, *, head_start: bool = False) -> None:
@@ -25,7 +23,7 @@ def prediction(probabilities: np.ndarray, *, head_start: bool = False) -> None:
     confident_metric("Prediction", digit, confidence)
     if head_start:
         compat.give_answer_head_start()
-    if confidence < UNSURE_BELOW:
+    if confidence < sure_at():  # the session's threshold, set on the Evaluate page
         st.warning(
             f"The model is unsure: {digit} at {confidence:.0%}, {runner_up} at "
             f"{probabilities[runner_up]:.0%}. Try a larger, centred digit.",

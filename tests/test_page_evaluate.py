@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from apptest_support import EVALUATE, USE_APP_ENVIRONMENT, open_page
 
 pytestmark = USE_APP_ENVIRONMENT
@@ -30,3 +31,22 @@ def test_evaluate_without_mnist_explains_instead_of_crashing(monkeypatch, tmp_pa
     monkeypatch.setenv("MNIST_NPZ", str(tmp_path / "missing.npz"))
     app = open_page(EVALUATE)
     assert "MNIST file not found" in app.error[0].value
+
+
+def test_evaluate_shows_how_sure_and_the_threshold_is_the_sessions() -> None:
+    app = open_page(EVALUATE)
+    metrics = {m.label: m.value for m in app.main.metric}
+    # The bundled model ships with its temperature (fitted on held-out training digits).
+    assert metrics["Temperature"] == "1.35"
+    assert metrics["Calibration error, raw"].endswith("%")
+    assert metrics["Calibration error, as shown"].endswith("%")
+    assert len(app.get("vega_lite_chart")) >= 1, "no reliability diagram"
+    slider = app.slider(key="sure_at_slider")
+    assert slider.value == 60.0  # calibration.DEFAULT_SURE_AT
+    assert any("At 60.0% sure it answers" in text.value for text in app.markdown)
+
+    slider.set_value(99.9).run()
+    assert not app.exception
+    assert app.session_state["sure_at"] == pytest.approx(0.999)
+    said = [text.value for text in app.markdown if "At 99.9% sure" in text.value]
+    assert said and "of the test digits" in said[0]
