@@ -93,17 +93,17 @@ def answer(stages: DrawingStages | None, has_image: bool, using_upload: bool) ->
     """What the model makes of the input: a prompt while there is no digit, else its
     prediction (or "not a digit") and the bar to correct it."""
     from mnist_cnn.digit_check import looks_like_digit  # SciPy, then TensorFlow: after the canvas
-    from studio import inside_view, your_drawings
+    from studio import inside_view, neighbours_view, your_drawings
 
     your_drawings.last_saved()
     if stages is None:
         no_digit_yet(has_image, using_upload)
-    model = model_card.model_or_stop().model
+    loaded = model_card.model_or_stop()
     if stages is None:
         return
     predicted = None
     if looks_like_digit(stages.centred, stages.ink):
-        probabilities = predict(model, stages.centred[np.newaxis])[0]
+        probabilities = predict(loaded.model, stages.centred[np.newaxis])[0]
         prediction_view.prediction(probabilities, head_start=True)
         predicted = int(np.argmax(probabilities))
         inside_view.see_inside_link(
@@ -112,6 +112,9 @@ def answer(stages: DrawingStages | None, has_image: bool, using_upload: bool) ->
     else:
         your_drawings.not_a_digit()
     your_drawings.correction_bar(stages, predicted, on_saved=clear_canvas)
+    if predicted is not None:
+        st.markdown("**Like which training digits**")
+        neighbours_view.like_which(loaded, stages.centred, predicted, compact=True)
 
 
 def no_digit_yet(has_image: bool, using_upload: bool) -> None:

@@ -1,8 +1,9 @@
 """Inside page: what each layer makes of one digit, which pixels decided, and what breaks it."""
 
+import numpy as np
 import streamlit as st
 
-from studio import inside_view, model_card, page_end
+from studio import inside_view, map_view, model_card, neighbours_view, page_end
 
 st.title("Inside the CNN")
 st.caption(
@@ -39,6 +40,12 @@ inside_view.conv1_filters(loaded.model)
 
 st.subheader("Which pixels decided")
 inside_view.why(loaded, digit, list(outputs.values())[-1])
+
+st.subheader("Like which training digits")
+neighbours_view.like_which(loaded, digit.image, int(np.argmax(list(outputs.values())[-1])))
+
+st.subheader("A map of what the model learnt")
+map_view.digit_map(loaded, digit.image)
 
 st.subheader("What breaks it")
 st.caption(

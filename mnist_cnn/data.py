@@ -61,6 +61,17 @@ def load_test_set(path: str | os.PathLike | None = None) -> Split:
     return _download()[1]
 
 
+def load_training_set(path: str | os.PathLike | None = None) -> Split:
+    """Only ``(x_train, y_train)``, from the same source as ``load_mnist``.
+
+    For what needs the training digits but not the test ones (the nearest-neighbour index).
+    """
+    path = _source(path)
+    if path is not None:
+        return read_npz(path, splits=("train",))[0]
+    return _download()[0]
+
+
 def _source(path: str | os.PathLike | None) -> str | os.PathLike | None:
     if path is None and os.environ.get(MNIST_NPZ_ENV):
         return os.environ[MNIST_NPZ_ENV]

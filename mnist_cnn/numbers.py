@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from mnist_cnn.calibration import DEFAULT_SURE_AT
 from mnist_cnn.digit_check import not_digit_score
 from mnist_cnn.drawing import MIN_CONTRAST, DrawingStages, _channels_first, canvas_to_mnist
 from mnist_cnn.inference import predict
@@ -42,8 +43,9 @@ from mnist_cnn.inference import predict
 if TYPE_CHECKING:
     import keras
 
-# A digit whose top probability is below this is "unsure" (as the Draw page says it).
-CONFIDENT_AT = 0.6
+# A digit whose top probability is below this is "unsure" unless the caller picks another
+# threshold (the app uses the visitor's, from the Evaluate page).
+CONFIDENT_AT = DEFAULT_SURE_AT
 # Background: estimated on a copy this many pixels on its shorter side, with a window this
 # share of the shorter side: wider than any stroke (brushes are at most a quarter of a digit).
 _COARSE_SIDE = 64

@@ -42,11 +42,13 @@ def enlarge(image: np.ndarray, width: int) -> np.ndarray:
     return np.kron(pixels, np.ones((scale, scale), dtype=np.uint8))
 
 
-def digit_grid(images: Sequence[np.ndarray], captions: Sequence[str]) -> None:
+def digit_grid(
+    images: Sequence[np.ndarray], captions: Sequence[str], width: int = DIGIT_WIDTH
+) -> None:
     """Digits side by side, wrapping onto new rows, each with its caption underneath."""
     with st.container(horizontal=True, gap="small"):
         for image, caption in zip(images, captions, strict=True):
-            st.image(enlarge(image, DIGIT_WIDTH), caption=caption, width=DIGIT_WIDTH)
+            st.image(enlarge(image, width), caption=caption, width=width)
 
 
 def drawing_stages(stages: DrawingStages) -> None:

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 
 from mnist_cnn.images import ImageReadError, read_image
 from studio import digit_images, inputs, model_card, runtime
+from studio.calibration_view import sure_at
 
 if TYPE_CHECKING:  # read_number imports TensorFlow: after the canvas is on the page
     from mnist_cnn.numbers import NumberReading, ReadDigit
@@ -107,7 +108,11 @@ def show(result: NumberReading, image: np.ndarray) -> None:
         delta_color="off",
         delta_arrow="off",
     )
-    st.image(with_boxes(image, result), caption="Each digit found, in its box (amber: unsure)")
+    st.image(
+        with_boxes(image, result),
+        caption=f"Each digit found, in its box (amber: unsure, below {sure_at():.1%} sure or "
+        "not like a digit; the threshold is set on the Evaluate page)",
+    )
     st.subheader("Digit by digit")
     st.caption(
         "Each digit as the model sees it. Say what a digit really was with one click: it is "
@@ -118,7 +123,8 @@ def show(result: NumberReading, image: np.ndarray) -> None:
 
 
 def sure(digit: ReadDigit) -> bool:
-    return digit.confident and digit.looks_like_digit
+    """Whether the digit looks like one and is read at least as surely as this session asks."""
+    return digit.confidence >= sure_at() and digit.looks_like_digit
 
 
 def digit_caption(digit: ReadDigit) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 from mnist_cnn import settings
-from mnist_cnn.data import MNIST_NPZ_ENV, load_test_set
+from mnist_cnn.data import MNIST_NPZ_ENV, load_test_set, load_training_set
 from mnist_cnn.drawings_store import remove_stale_partials as remove_stale_drawing_partials
 from mnist_cnn.store import LoadedModel, ModelRecord, active_record, load_active, load_record
 from mnist_cnn.store import remove_stale_partials as _remove_stale_partials
@@ -27,11 +27,15 @@ from studio.usage import ModelUsage
 # Models held in memory at once (~5 MB each with their compiled predict functions): enough for
 # the default, a few visitors' picks and a comparison on the Models page.
 CACHED_MODELS = 8
+# Nearest-neighbour indexes held at once: 16 MB each for the seed CNN (60,000 x 64 float32).
+CACHED_INDEXES = 4
 
 if TYPE_CHECKING:
+    from mnist_cnn.digit_map import DigitMap
     from mnist_cnn.evaluation import Evaluation
     from mnist_cnn.fine_tune_jobs import FineTuneRegistry
     from mnist_cnn.jobs import TrainingRegistry
+    from mnist_cnn.neighbours import NeighbourIndex
 
 
 @st.cache_resource(show_spinner=False)
@@ -119,3 +123,44 @@ def _evaluation(record_id: str, source: str | None, _record: ModelRecord) -> Eva
 
     images, labels = _test_set(source)
     return evaluate(loaded_model(_record).model, images, labels)
+
+
+def training_set() -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST training images and labels, uint8 (47 MB), read once per server for the
+    neighbours' pictures (raises DataError when MNIST cannot be loaded)."""
+    return _training_set(os.environ.get(MNIST_NPZ_ENV) or None)
+
+
+@st.cache_resource(max_entries=1, show_spinner="Loading the MNIST training set…")
+def _training_set(source: str | None) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = load_training_set(source)
+    images.setflags(write=False)  # shared by every visitor: nobody may change it
+    return images, labels
+
+
+def neighbour_index(record: ModelRecord) -> NeighbourIndex:
+    """``record``'s model's index of the 60,000 training digits, built once per model."""
+    return _neighbour_index(record.id, os.environ.get(MNIST_NPZ_ENV) or None, record)
+
+
+@st.cache_resource(
+    max_entries=CACHED_INDEXES, show_spinner="Indexing the 60,000 training digits (a few seconds)…"
+)
+def _neighbour_index(record_id: str, source: str | None, _record: ModelRecord) -> NeighbourIndex:
+    from mnist_cnn.neighbours import build_index
+
+    images, labels = _training_set(source)
+    return build_index(loaded_model(_record).model, images, labels)
+
+
+def digit_map(record: ModelRecord) -> DigitMap:
+    """``record``'s model's map of the 10,000 test digits, computed once per model."""
+    return _digit_map(record.id, os.environ.get(MNIST_NPZ_ENV) or None, record)
+
+
+@st.cache_resource(max_entries=CACHED_MODELS, show_spinner="Mapping the 10,000 test digits…")
+def _digit_map(record_id: str, source: str | None, _record: ModelRecord) -> DigitMap:
+    from mnist_cnn.digit_map import build_map
+
+    images, labels = _test_set(source)
+    return build_map(loaded_model(_record).model, images, labels)

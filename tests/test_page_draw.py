@@ -47,6 +47,18 @@ def test_uploaded_digit_is_predicted_with_its_stages() -> None:
     assert any(s.value == "What the model sees" for s in app.subheader)
 
 
+def test_the_answer_shows_the_training_digits_it_resembles() -> None:
+    from mnist_cnn.neighbours import NEIGHBOURS
+
+    app = upload(open_page(DRAW), "seven.png", png_bytes(render_sketch(7)), "image/png")
+    assert any(m.value == "**Like which training digits**" for m in app.markdown)
+    note = next(c.value for c in app.caption if "training digits the model finds most" in c.value)
+    assert f"The {NEIGHBOURS} training digits" in note
+    neighbours = [c for element in app.image for c in element.captions if " · " in c]
+    assert len(neighbours) == NEIGHBOURS
+    assert all(c.split(" · ")[0] in "0123456789" for c in neighbours)
+
+
 def test_open_upload_tab_without_a_file_prompts_to_upload() -> None:
     app = open_page(DRAW)
     app.session_state["source"] = "Upload an image"

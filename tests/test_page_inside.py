@@ -3,6 +3,10 @@ and with a test digit opened from the Evaluate page's gallery."""
 
 from __future__ import annotations
 
+import base64
+import json
+
+import numpy as np
 from apptest_support import (
     APP,
     DRAW,
@@ -14,8 +18,9 @@ from apptest_support import (
 )
 from streamlit.testing.v1 import AppTest
 
+from mnist_cnn.data import load_mnist
 from sketchbook.sketches import render_sketch
-from studio import runtime
+from studio import map_view, runtime
 from studio.inside_view import DIGIT_KEY, ROTATE_LABEL
 
 pytestmark = USE_APP_ENVIRONMENT
@@ -25,6 +30,8 @@ SECTIONS = [
     "One feature map up close",
     "Conv 1's filters",
     "Which pixels decided",
+    "Like which training digits",
+    "A map of what the model learnt",
     "What breaks it",
 ]
 
@@ -108,3 +115,54 @@ def test_a_test_digit_opens_from_the_evaluate_gallery() -> None:
     inside = app.session_state[DIGIT_KEY]
     assert inside.source == "test digit #0" and inside.label == 7
     assert metric(app, "Prediction") == "7"
+
+
+def map_traces(app: AppTest) -> list[dict]:
+    """The traces of the page's map: the one Plotly chart drawn with WebGL."""
+    charts = [json.loads(chart.proto.spec)["data"] for chart in app.get("plotly_chart")]
+    maps = [traces for traces in charts if any(t["type"] == "scattergl" for t in traces)]
+    assert len(maps) == 1, "expected one map of the test digits on the page"
+    return maps[0]
+
+
+def plotly_array(value: list | dict) -> np.ndarray:
+    """A trace's array as Plotly sends it: a list, or typed binary (dtype, base64 bdata)."""
+    if isinstance(value, list):
+        return np.asarray(value)
+    array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    if "shape" not in value:
+        return array
+    return array.reshape([int(side) for side in str(value["shape"]).split(",")])
+
+
+def test_the_seven_shows_its_nearest_training_digits_and_its_place_on_the_map(sample_npz) -> None:
+    from mnist_cnn.neighbours import NEIGHBOURS
+
+    app = seven_from_the_draw_page()
+    note = next(c.value for c in app.caption if "training digits the model finds most" in c.value)
+    assert f"The {NEIGHBOURS} training digits" in note
+    captions = [caption for element in app.image for caption in element.captions]
+    neighbours = [c for c in captions if " · " in c]
+    assert len(neighbours) == NEIGHBOURS
+    assert sum(c.startswith("7 ·") for c in neighbours) > NEIGHBOURS // 2, neighbours
+    traces = map_traces(app)
+    assert [t["name"] for t in traces] == [str(d) for d in range(10)] + ["this digit"]
+    assert all(t["type"] == "scattergl" for t in traces[:10])
+    _, (_, y_test) = load_mnist(sample_npz)
+    assert sum(len(plotly_array(t["x"])) for t in traces[:10]) == len(y_test)
+
+
+def test_the_map_shows_only_misread_digits_on_request(sample_npz) -> None:
+    from mnist_cnn.inference import predict
+    from mnist_cnn.store import bundled_record, load_record
+
+    _, (x_test, y_test) = load_mnist(sample_npz)
+    misread = predict(load_record(bundled_record()), x_test).argmax(axis=1) != y_test
+    app = seven_from_the_draw_page()
+    toggle = app.toggle(key=map_view.MISREAD_ONLY_KEY)
+    assert toggle.label == f"Only the {misread.sum()} misread test digits"
+    toggle.set_value(True).run()
+    assert not app.exception, [e.value for e in app.exception]
+    traces = map_traces(app)
+    shown = {int(index) for t in traces[:10] for index, _ in plotly_array(t["customdata"])}
+    assert shown == set(np.flatnonzero(misread).tolist())

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from sketchbook.composed_numbers import compose, on_paper, sketch_digit_ink
 from studio import your_drawings
+from studio.calibration_view import SURE_AT
 
 pytestmark = USE_APP_ENVIRONMENT
 NUMBER = "app_pages/number.py"
@@ -96,3 +97,22 @@ def test_an_unsure_digit_is_marked_with_its_runner_up() -> None:
     probabilities[7], probabilities[1] = 0.78, 0.02
     sure = ReadDigit((0, 0, 1, 1), stages, probabilities, looks_like_digit=True)
     assert number_view.digit_caption(sure) == "7 · 78%"
+
+
+def test_digits_below_the_sessions_threshold_are_marked_unsure() -> None:
+    app = upload(open_page(NUMBER), photo_of("2026"))
+    at_default = next(m for m in app.metric if m.label == "Number")
+    assert at_default.value == "2026"
+    captions = [c for element in app.image for c in element.captions]
+    assert any("below 60.0% sure" in c for c in captions)
+    read_as = [c for c in captions if " · " in c]
+    confidences = [float(c.split(" · ")[1].split("%")[0]) / 100 for c in read_as]
+    # The Evaluate page's slider sets the session's threshold: above the least sure digit
+    # (shown rounded to a whole percent, so more than half a percent above it).
+    threshold = min(confidences) + 0.006
+    app.session_state[SURE_AT] = threshold
+    app.run()
+    captions = [c for element in app.image for c in element.captions]
+    assert any(f"below {threshold:.1%} sure" in c for c in captions)
+    assert any(c.startswith("? ") for c in captions)
+    assert next(m for m in app.metric if m.label == "Number").delta.endswith("digits unsure")
