@@ -1,6 +1,7 @@
 """The Inside page's map of what the model learnt: the 10,000 test digits, one point each,
-placed by the principal components of their last-layer features (`mnist_cnn.digit_map`), with
-the digit being looked at placed on it by the same projection.
+laid out from their last-layer features (`mnist_cnn.digit_map`), with the digit being looked at
+placed on it. PCA is there at once; t-SNE is computed in the background on first ask (a
+progress bar meanwhile) and then kept.
 
 Drawn with WebGL (Plotly's ``Scattergl``): 10,000 SVG points would make the page crawl. A click
 on a point opens that test digit on the Inside page.
@@ -8,21 +9,28 @@ on a point opens that test digit on the Inside page.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
-from mnist_cnn.digit_map import DigitMap, place_image
+from mnist_cnn.digit_map import PLACE_NEIGHBOURS, DigitMap, place_image
 from mnist_cnn.shapes import DIGITS
 from mnist_cnn.store import LoadedModel
-from studio import chart_display, resources
+from studio import chart_display, messages, resources
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 MAP_KEY = "digit_map"
 MISREAD_ONLY_KEY = "digit_map_misread_only"
+LAYOUT_KEY = "digit_map_layout"
+LAYOUT_NAMES = {"pca": "PCA (exact, at once)", "tsne": "t-SNE (clearer clouds, computed once)"}
+# How long a t-SNE map of the 10,000 test digits took here (benchmarks/bench_neighbours.py):
+# the progress bar's scale. A slower server's bar waits at its end.
+TSNE_EXPECTED_S = 25.0
+POLL_S = 1.0
 # Ten colours a digit, told apart easily (Plotly's D3 palette).
 DIGIT_COLOURS = (
     "#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD",
@@ -69,14 +77,13 @@ def figure(digit_map: DigitMap, misread_only: bool, here: np.ndarray | None) -> 
                 hovertemplate=f"{YOUR_DIGIT}<extra></extra>",
             )
         )
-    first, second = digit_map.explained
     result = go.Figure(traces)
     result.update_layout(
         height=MAP_HEIGHT,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         legend={"title": {"text": "True digit"}, "itemsizing": "constant"},
-        xaxis={"title": f"1st principal component ({first:.0%} of the variance)"},
-        yaxis={"title": f"2nd ({second:.0%})"},
+        xaxis={"title": digit_map.axis_titles[0]},
+        yaxis={"title": digit_map.axis_titles[1]},
     )
     return result
 
@@ -95,9 +102,49 @@ def _open_clicked() -> None:
 
 
 def digit_map(loaded: LoadedModel, image: np.ndarray) -> None:
-    """The map, the misread-only toggle, and ``image`` placed on it."""
-    with st.spinner("Mapping the 10,000 test digits…"):
-        mapped = resources.digit_map(loaded.record)
+    """The layout choice, the map with ``image`` placed on it, and the misread-only toggle."""
+    layout = st.segmented_control(
+        "Layout", list(LAYOUT_NAMES), format_func=LAYOUT_NAMES.get, default="pca", key=LAYOUT_KEY
+    )
+    if layout == "tsne":
+        progress = resources.tsne_map(loaded.record)
+        if not progress.done:
+            tsne_progress(loaded)
+            return
+        if progress.status == "failed":
+            st.error(
+                "The t-SNE map could not be computed: "
+                + messages.for_visitor(progress.message)
+                + ". The PCA map still works.",
+                icon=":material/error:",
+            )
+            return
+        mapped = progress.result
+    else:
+        with st.spinner("Mapping the 10,000 test digits…"):
+            mapped = resources.digit_map(loaded.record)
+    show(loaded, mapped, image)
+
+
+@st.fragment(run_every=POLL_S)
+def tsne_progress(loaded: LoadedModel) -> None:
+    """A bar while the t-SNE map is computed; the page reruns when it is there."""
+    progress = resources.tsne_map(loaded.record)
+    if progress.done:
+        st.rerun()
+    if progress.status == "waiting":
+        st.info("The t-SNE map waits for another model's to finish.", icon=":material/schedule:")
+        return
+    elapsed = time.time() - progress.started_at
+    st.progress(
+        min(elapsed / TSNE_EXPECTED_S, 1.0),
+        text=f"Computing the t-SNE map of the 10,000 test digits: {elapsed:.0f} s of about "
+        f"{TSNE_EXPECTED_S:.0f} s, once for this model. The PCA map is there meanwhile.",
+    )
+
+
+def show(loaded: LoadedModel, mapped: DigitMap, image: np.ndarray) -> None:
+    """The map of ``mapped`` with ``image`` placed on it, and the misread-only toggle."""
     here = place_image(loaded.model, mapped, image)
     misread_only = st.toggle(
         f"Only the {int(mapped.misread.sum())} misread test digits", key=MISREAD_ONLY_KEY
@@ -108,10 +155,13 @@ def digit_map(loaded: LoadedModel, image: np.ndarray) -> None:
         on_select=_open_clicked,
         selection_mode="points",
     )
+    placed = (
+        "placed by the same projection"
+        if mapped.layout == "pca"
+        else f"placed among its {PLACE_NEIGHBOURS} nearest test digits (t-SNE cannot project)"
+    )
     st.caption(
         f"Each point is a test digit, coloured by its true label; the black star is "
-        f"{YOUR_DIGIT}, placed by the same projection. Hover for a digit's number and "
-        "answer, click one to look inside it. The two axes keep "
-        f"{sum(mapped.explained):.0%} of how the 64 features vary: clouds that overlap here "
-        "may still be apart in the rest."
+        f"{YOUR_DIGIT}, {placed}. Hover for a digit's number and answer, click one to look "
+        "inside it. Clouds that touch here may still be apart in the 64 features."
     )

@@ -12,6 +12,7 @@ can draw its title and controls first (TensorFlow takes 7-12 s to load on a smal
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +21,14 @@ import streamlit as st
 from mnist_cnn import settings
 from mnist_cnn.data import MNIST_NPZ_ENV, load_test_set, load_training_set
 from mnist_cnn.drawings_store import remove_stale_partials as remove_stale_drawing_partials
-from mnist_cnn.store import LoadedModel, ModelRecord, active_record, load_active, load_record
+from mnist_cnn.store import (
+    LoadedModel,
+    ModelRecord,
+    active_record,
+    load_active,
+    load_record,
+    models_dir,
+)
 from mnist_cnn.store import remove_stale_partials as _remove_stale_partials
 from studio.usage import ModelUsage
 
@@ -29,12 +37,14 @@ from studio.usage import ModelUsage
 CACHED_MODELS = 8
 # Nearest-neighbour indexes held at once: 16 MB each for the seed CNN (60,000 x 64 float32).
 CACHED_INDEXES = 4
+MAPS_FOLDER = ".maps"  # t-SNE layouts kept on disk, in the models folder
 
 if TYPE_CHECKING:
     from mnist_cnn.digit_map import DigitMap
     from mnist_cnn.evaluation import Evaluation
     from mnist_cnn.fine_tune_jobs import FineTuneRegistry
     from mnist_cnn.jobs import TrainingRegistry
+    from mnist_cnn.map_jobs import MapJobs, MapProgress
     from mnist_cnn.neighbours import NeighbourIndex
 
 
@@ -154,7 +164,7 @@ def _neighbour_index(record_id: str, source: str | None, _record: ModelRecord) -
 
 
 def digit_map(record: ModelRecord) -> DigitMap:
-    """``record``'s model's map of the 10,000 test digits, computed once per model."""
+    """``record``'s model's PCA map of the 10,000 test digits, computed once per model."""
     return _digit_map(record.id, os.environ.get(MNIST_NPZ_ENV) or None, record)
 
 
@@ -164,3 +174,29 @@ def _digit_map(record_id: str, source: str | None, _record: ModelRecord) -> Digi
 
     images, labels = _test_set(source)
     return build_map(loaded_model(_record).model, images, labels)
+
+
+@st.cache_resource(show_spinner=False)
+def map_jobs() -> MapJobs:
+    """The server's background maps (t-SNE): each model's computed once, one at a time."""
+    from mnist_cnn.map_jobs import MapJobs
+
+    return MapJobs(keep=CACHED_MODELS)
+
+
+def tsne_map(record: ModelRecord) -> MapProgress:
+    """Where ``record``'s t-SNE map stands; the first ask starts it in the background.
+
+    The layout is kept on disk beside the models (``.maps/`` in the models folder, which model
+    listings skip), so a restarted server reads it back in a second instead of ~25 s.
+    """
+    source = os.environ.get(MNIST_NPZ_ENV) or None
+    cache = models_dir() / MAPS_FOLDER / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', record.id)}-tsne.npz"
+
+    def compute() -> DigitMap:
+        from mnist_cnn.digit_map import build_map
+
+        images, labels = _test_set(source)
+        return build_map(loaded_model(record).model, images, labels, "tsne", cache)
+
+    return map_jobs().request(record.id, compute)

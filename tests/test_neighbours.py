@@ -89,7 +89,8 @@ def test_the_maps_projection_of_a_test_digit_is_its_stored_point(bundled, sample
     mapped = build_map(bundled, x_test, y_test)
     assert mapped.points.shape == (len(x_test), 2)
     assert np.array_equal(mapped.labels, y_test)
-    assert 0 < mapped.explained[1] <= mapped.explained[0] < 1
+    first, second = mapped.projection.explained_variance_ratio_
+    assert 0 < second <= first < 1 and "variance" in mapped.axis_titles[0]
     for row in (0, 5, len(x_test) - 1):
         assert np.allclose(place_image(bundled, mapped, x_test[row]), mapped.points[row], atol=1e-3)
     # The map is fixed by the model and the digits: computed again, it is the same map.
@@ -106,3 +107,52 @@ def test_misread_marks_the_digits_the_model_gets_wrong(bundled, sample_mnist):
     assert build_map(bundled, x_test, wrong_labels).misread.all()
     answers = predict(bundled, x_test).argmax(axis=1)
     assert np.array_equal(build_map(bundled, x_test, y_test).misread, answers != y_test)
+
+
+def test_the_tsne_map_places_a_test_digit_on_its_point_and_keeps_its_layout(
+    bundled, sample_mnist, tmp_path, monkeypatch
+):
+    from mnist_cnn import digit_map
+    from mnist_cnn.digit_map import build_map, place_image
+
+    _, (x_test, y_test) = sample_mnist
+    cache = tmp_path / "maps" / "bundled-tsne.npz"
+    mapped = build_map(bundled, x_test, y_test, "tsne", cache)
+    assert mapped.layout == "tsne" and mapped.points.shape == (len(x_test), 2)
+    for row in (0, 5, len(x_test) - 1):
+        assert np.allclose(place_image(bundled, mapped, x_test[row]), mapped.points[row])
+    # A digit that is no test digit lands among its nearest ones: inside the map's extent.
+    blank_stroke = np.zeros((28, 28), np.uint8)
+    blank_stroke[6:22, 13:15] = 255
+    placed = place_image(bundled, mapped, blank_stroke)
+    assert (mapped.points.min(axis=0) <= placed).all() and (
+        placed <= mapped.points.max(axis=0)
+    ).all()
+
+    # Kept on disk: computed again, it is read back, not recomputed.
+    def refuse(_):
+        raise AssertionError("the kept layout was not used")
+
+    monkeypatch.setattr(digit_map, "tsne_points", refuse)
+    again = build_map(bundled, x_test, y_test, "tsne", cache)
+    assert np.array_equal(again.points, mapped.points)
+
+
+def test_a_broken_kept_layout_is_computed_again(tmp_path):
+    from mnist_cnn.digit_map import read_points, write_points
+
+    path = tmp_path / "layout.npz"
+    assert read_points(path, 3) is None  # none yet
+    path.write_bytes(b"not an npz file")
+    assert read_points(path, 3) is None
+    write_points(path, np.ones((4, 2), np.float32))
+    assert read_points(path, 3) is None  # a layout for other digits
+    write_points(path, np.full((3, 2), np.nan, np.float32))
+    assert read_points(path, 3) is None
+    write_points(path, np.zeros((3, 2), np.float32))
+    assert np.array_equal(read_points(path, 3), np.zeros((3, 2)))
+    assert [p.name for p in tmp_path.iterdir()] == ["layout.npz"]  # no partial file left
+    np.save(tmp_path / "pickled.npy", np.array([object()], dtype=object))
+    with open(tmp_path / "pickled.npz", "wb") as output:
+        np.savez(output, points=np.array([{"a": 1}], dtype=object))
+    assert read_points(tmp_path / "pickled.npz", 1) is None  # never unpickled

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 
 import numpy as np
 from apptest_support import (
@@ -12,6 +13,8 @@ from apptest_support import (
     DRAW,
     EVALUATE,
     INSIDE,
+    MAX_POLLS,
+    POLL_SECONDS,
     USE_APP_ENVIRONMENT,
     open_page,
     png_bytes,
@@ -19,8 +22,9 @@ from apptest_support import (
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.data import load_mnist
+from mnist_cnn.store import models_dir
 from sketchbook.sketches import render_sketch
-from studio import map_view, runtime
+from studio import map_view, resources, runtime
 from studio.inside_view import DIGIT_KEY, ROTATE_LABEL
 
 pytestmark = USE_APP_ENVIRONMENT
@@ -166,3 +170,28 @@ def test_the_map_shows_only_misread_digits_on_request(sample_npz) -> None:
     traces = map_traces(app)
     shown = {int(index) for t in traces[:10] for index, _ in plotly_array(t["customdata"])}
     assert shown == set(np.flatnonzero(misread).tolist())
+
+
+def test_the_tsne_layout_shows_progress_then_the_map_and_keeps_it_on_disk() -> None:
+    app = seven_from_the_draw_page()
+    next(b for b in app.get("button_group") if b.key == map_view.LAYOUT_KEY).set_value("tsne").run()
+    assert not app.exception, [e.value for e in app.exception]
+    for _ in range(MAX_POLLS):
+        traces = [
+            json.loads(chart.proto.spec)
+            for chart in app.get("plotly_chart")
+            if "scattergl" in chart.proto.spec
+        ]
+        if traces:
+            break
+        assert any("t-SNE" in p.proto.text for p in app.get("progress")) or any(
+            "waits for another model" in i.value for i in app.info
+        ), "no progress shown while the t-SNE map is computed"
+        threading.Event().wait(POLL_SECONDS)
+        app.run()
+    else:
+        raise AssertionError("the t-SNE map never came")
+    assert traces[0]["layout"]["xaxis"]["title"]["text"].startswith("t-SNE 1")
+    assert [t["name"] for t in traces[0]["data"]][-1] == "this digit"
+    assert any("placed among its 10 nearest test digits" in c.value for c in app.caption)
+    assert list((models_dir() / resources.MAPS_FOLDER).glob("*-tsne.npz"))
