@@ -1,8 +1,8 @@
 """Retake the README's screenshots (docs/draw.png, docs/train.png, docs/evaluate.png,
-docs/inside.png, docs/your_drawings.png, docs/models.png).
+docs/inside.png, docs/map.png, docs/your_drawings.png, docs/models.png).
 
     MNIST_NPZ=/path/to/mnist.npz python docs/screenshots.py [draw] [evaluate] [train] [inside]
-        [your_drawings] [models]
+        [map] [your_drawings] [models]
 
 Starts its own `streamlit run streamlit_app.py` (with the bundled model, saving nothing into
 ./trained_models) and drives headless Chromium as the browser tests do (tests/e2e). Use the
@@ -43,7 +43,9 @@ from mnist_cnn.jobs import train_evaluate_save  # noqa: E402
 from mnist_cnn.training import TrainConfig  # noqa: E402
 from sketchbook.sketches import DIGIT_STROKES  # noqa: E402
 
-INSIDE_HEIGHT = 3000  # the Inside page, from the input down to the rotation sweep
+INSIDE_HEIGHT = 2450  # the Inside page, from the input down to its saliency maps
+MAP_HEIGHT = 1150  # the Inside page's neighbours and map
+TSNE_TIMEOUT_MS = 120_000  # the t-SNE map of 10,000 digits: ~30 s here
 MODELS_HEIGHT = 2050  # the Models page, from the table down to the per-digit F1
 YOUR_DRAWINGS_HEIGHT = 1620  # the Your drawings page, down to export and import
 COMPARED_EPOCHS = 3  # per run on the Models page: enough for curves, not points
@@ -81,8 +83,28 @@ def inside_page(page: Page, server: Server) -> None:
     expect(page.get_by_role("heading", name="What breaks it")).to_be_visible()
     # The prediction's bars are Vega-Lite; the dense units, the output and the sweep Plotly.
     expect(page.locator(f"{VEGA_CHARTS} .mark-rect path")).to_have_count(10)
-    page.wait_for_function(PLOTS_DRAWN, arg=3)
+    page.wait_for_function(PLOTS_DRAWN, arg=4)  # the map too
     screenshot(page, "inside.png", height=INSIDE_HEIGHT)
+
+
+def map_section(page: Page, server: Server) -> None:
+    """The Inside page's nearest training digits and map, for a drawn 9, on the t-SNE layout."""
+    open_app(page, server)
+    draw_digit(page, 9)
+    expect(prediction(page)).to_have_text("9")
+    page.get_by_role("link", name="See inside").click()
+    expect(page.get_by_role("heading", name="A map of what the model learnt")).to_be_visible()
+    page.get_by_test_id("stButtonGroup").get_by_text("t-SNE").click()
+    expect(page.locator(".stPlotlyChart").filter(has_text="t-SNE 1")).to_be_visible(
+        timeout=TSNE_TIMEOUT_MS
+    )
+    page.wait_for_function(PLOTS_DRAWN, arg=4)
+    page.set_viewport_size({**SCREENSHOT_VIEWPORT, "height": MAP_HEIGHT})
+    heading = page.get_by_role("heading", name="Like which training digits")
+    heading.evaluate("element => element.scrollIntoView({block: 'start'})")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(500)
+    page.screenshot(path=REPO / "docs" / "map.png")
 
 
 def most_confused_cell(page: Page) -> tuple[int, int]:
@@ -162,6 +184,7 @@ def main() -> None:
         "evaluate": evaluate_page,
         "train": train_page,
         "inside": inside_page,
+        "map": map_section,
         "your_drawings": your_drawings_page,
         "models": models_page,  # last: its runs would be the other pages' model
     }
