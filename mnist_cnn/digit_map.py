@@ -20,8 +20,8 @@ misread digits sit between the clouds they were confused by.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -34,6 +34,7 @@ from sklearn.neighbors import NearestNeighbors
 from mnist_cnn.features import features
 from mnist_cnn.inference import predict
 from mnist_cnn.shapes import IMAGE_SHAPE
+from mnist_cnn.store import write_atomically
 
 if TYPE_CHECKING:
     import keras
@@ -50,7 +51,6 @@ TSNE_SEED = 0
 PLACE_NEIGHBOURS = 10
 # Closer than this in feature space is the same digit: it takes that digit's point exactly.
 SAME_DIGIT = 1e-4
-TEMPORARY_PREFIX = ".partial-"
 
 
 @dataclass(frozen=True)
@@ -150,16 +150,9 @@ def read_points(path: Path, count: int) -> np.ndarray | None:
 def write_points(path: Path, points: np.ndarray) -> None:
     """Keep a layout in ``path``, atomically: a reader sees the old file or the new, whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as output:
-            np.savez(output, points=points)
-            output.flush()
-            os.fsync(output.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, points=points)
+    write_atomically(path, buffer.getvalue())
 
 
 def place_image(model: keras.Model, digit_map: DigitMap, image: np.ndarray) -> np.ndarray:

@@ -493,7 +493,7 @@ def _with_metadata(record: ModelRecord, **changes: object) -> ModelRecord:
     """Rewrite the model's ``metadata.json`` atomically with ``changes``; the new record."""
     saved = _read_metadata_file(record.folder)  # every key, known to this version or not
     metadata = {**(saved if isinstance(saved, dict) else {}), **changes}
-    _write_atomically(record.folder / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
+    write_atomically(record.folder / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
     return ModelRecord(record.folder, ModelMetadata.from_dict(metadata), bundled=record.bundled)
 
 
@@ -581,11 +581,12 @@ def check_writable(directory: str | os.PathLike | None = None) -> Path:
     return folder
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write ``content`` to ``path`` so that a reader sees the old file or the new one, whole."""
     fd, temporary = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as output:
-            output.write(text)
+        with os.fdopen(fd, "wb" if isinstance(content, bytes) else "w") as output:
+            output.write(content)
             output.flush()
             os.fsync(output.fileno())
         os.replace(temporary, path)
