@@ -5,6 +5,7 @@ import streamlit as st
 from mnist_cnn import settings
 from mnist_cnn.background import BusyError
 from mnist_cnn.describe import epochs_text
+from mnist_cnn.memory_budget import MemoryRefusedError
 from mnist_cnn.store import ModelsDirError
 from mnist_cnn.training import RECIPES, SCHEDULES, TUNED_WARMUP_EPOCHS, TrainConfig
 from studio import messages, resources, run_controls, session, training_view
@@ -113,7 +114,7 @@ if start:
     except BusyError as busy:
         st.warning(str(busy), icon=":material/hourglass_top:")
         running = True
-    except (ModelsDirError, ValueError) as problem:
+    except (ModelsDirError, MemoryRefusedError, ValueError) as problem:
         st.error(messages.for_visitor(str(problem)), icon=":material/error:")
 
 job = registry.latest
@@ -129,6 +130,6 @@ elif running:
         icon=":material/model_training:",
     )
     run_controls.stop_button(job, "Stop training", can_stop)
-    st.fragment(training_view.live_run, run_every=run_controls.LIVE_REFRESH_S)(job)
+    st.fragment(training_view.live_run, run_every=run_controls.LIVE_REFRESH_S)(job, ours)
 else:
     training_view.outcome(job.snapshot(), ours)

@@ -8,6 +8,7 @@ from mnist_cnn.background import BusyError
 from mnist_cnn.data import DataError
 from mnist_cnn.drawings_store import DrawingCollection, DrawingsFileError
 from mnist_cnn.fine_tune_jobs import FineTuneJob
+from mnist_cnn.memory_budget import MemoryRefusedError
 from mnist_cnn.shapes import DIGITS
 from mnist_cnn.store import LoadedModel, ModelsDirError
 from studio import (
@@ -51,6 +52,8 @@ def teaching_progress(job: FineTuneJob) -> None:
     snapshot = job.snapshot()
     if not snapshot.active:
         st.rerun(scope="app")
+    if run_controls.waiting_notice(snapshot, "Your teaching"):
+        return
     step = snapshot.progress.step if snapshot.progress else 0
     steps = snapshot.progress.steps if snapshot.progress else 0
     text = (
@@ -131,7 +134,7 @@ teach = st.button(
 if teach:
     try:
         your_drawings.start_teaching(loaded)
-    except (BusyError, ModelsDirError, ValueError) as error:
+    except (BusyError, MemoryRefusedError, ModelsDirError, ValueError) as error:
         st.warning(messages.for_visitor(str(error)), icon=":material/hourglass_top:")
     else:
         st.rerun()  # draw the page again as busy: the button off, the progress polling

@@ -17,18 +17,24 @@ take longer than a page's rerun, so the web app runs them in a thread and pages 
 - **One at a time.** A ``Registry`` holds one kind of run, refuses a second while one is active
   (``BusyError``), waits for a stopped run's thread to end before starting the next (two at
   once would double the memory), and remembers each owner's last run.
+- **Memory.** Given the server's ``MemoryBudget``, a registry refuses a run that could never
+  fit (``MemoryRefusedError``), and a run reserves its kind's ``need`` before its work begins:
+  until it fits, it waits its turn, active (a Stop ends the wait), with ``waiting`` in its
+  snapshot saying what it waits for. Its ``started_at`` is then when its work began.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Generic, Literal, Self, TypeVar
 
 from mnist_cnn.data import DataError
+from mnist_cnn.memory_budget import MemoryBudget, MemoryRefusedError, Need, Wait
 from mnist_cnn.store import ModelRecord, delete_model, prune_models, save_model
 
 if TYPE_CHECKING:
@@ -44,12 +50,26 @@ class Snapshot:
     """What every run's state says; each kind of run adds its progress and its result."""
 
     status: Status
-    started_at: float  # time.time() when the run was created
+    started_at: float  # time.time() when the run was created, then when its work began
     message: str = field(default="", kw_only=True)  # why it failed, in words for people
+    waiting: Wait | None = field(default=None, kw_only=True)  # for memory, before it begins
 
     @property
     def active(self) -> bool:
         return self.status == "running"
+
+    @property
+    def seconds_left(self) -> float | None:
+        """About how long the run has to go, from its progress; None before it has any."""
+        fraction = self.fraction_done
+        if not self.active or self.waiting is not None or not 0 < fraction < 1:
+            return None
+        elapsed = time.time() - self.started_at
+        return elapsed * (1 - fraction) / fraction
+
+    @property
+    def fraction_done(self) -> float:
+        return 1.0 if self.status == "finished" else 0.0
 
 
 S = TypeVar("S", bound=Snapshot)
@@ -57,6 +77,8 @@ S = TypeVar("S", bound=Snapshot)
 
 class Job(ABC, Generic[S]):
     """One run in a daemon thread, reporting into an immutable snapshot guarded by a lock."""
+
+    need: Need  # its kind's memory, reserved from the server's budget before its work
 
     def __init__(self, state: S, owner: str | None, name: str, failure: str) -> None:
         """``state``: the snapshot while it starts; ``owner``: the session that started it
@@ -67,6 +89,7 @@ class Job(ABC, Generic[S]):
         self._failure = failure
         self._lock = threading.Lock()
         self._state = state
+        self._budget: MemoryBudget | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     @abstractmethod
@@ -75,7 +98,9 @@ class Job(ABC, Generic[S]):
         and ends with ``settle`` once its result is saved. Returning unsettled means it
         stopped; an exception fails the run with its message."""
 
-    def start(self) -> Self:
+    def start(self, budget: MemoryBudget | None = None) -> Self:
+        """Run in the background, first waiting for ``budget`` to have this run's ``need``."""
+        self._budget = budget
         self._thread.start()
         return self
 
@@ -129,14 +154,31 @@ class Job(ABC, Generic[S]):
             return True
 
     def _run(self) -> None:
+        ticket = None
         try:
+            if self._budget is not None:
+                ticket = self._budget.reserve(
+                    self.need, self._seconds_left, self.stop_event, self._waiting
+                )
+                if ticket is None:  # stopped while it waited
+                    return
+                self.report(lambda state: replace(state, waiting=None, started_at=time.time()))
             self.work()
-        except DataError as error:  # its message is written for people
+        except (DataError, MemoryRefusedError) as error:  # their messages are for people
             self._end(status="failed", message=str(error))
         except Exception as error:  # a background thread must report, not vanish
             self._end(status="failed", message=f"{self._failure}: {type(error).__name__}: {error}")
         else:
             self._end(status="stopped")
+        finally:
+            if ticket is not None:
+                self._budget.release(ticket)
+
+    def _seconds_left(self) -> float | None:
+        return self.snapshot().seconds_left
+
+    def _waiting(self, wait: Wait) -> None:
+        self.report(lambda state: replace(state, waiting=wait))
 
     def _end(self, **changes) -> None:
         """The run's end as the thread saw it, unless it already ended (a Stop, or settled)."""
@@ -176,8 +218,10 @@ class Registry(Generic[J]):
     # Sessions whose last run is remembered for them to adopt; older ones are forgotten.
     REMEMBERED_OWNERS = 100
 
-    def __init__(self, busy_message: str) -> None:
-        """``busy_message``: what ``BusyError`` says while a run of this kind is active."""
+    def __init__(self, busy_message: str, budget: MemoryBudget | None = None) -> None:
+        """``busy_message``: what ``BusyError`` says while a run of this kind is active;
+        ``budget``: the server's memory, which each run waits for (None: no waiting)."""
+        self._budget = budget
         self._lock = threading.Lock()
         self._busy_message = busy_message
         self._latest: J | None = None
@@ -194,10 +238,13 @@ class Registry(Generic[J]):
             return self._by_owner.get(owner)
 
     def launch(self, job: J) -> J:
-        """Start ``job``, or raise ``BusyError`` while another run of this kind is active.
+        """Start ``job``, or raise ``BusyError`` while another run of this kind is active, or
+        ``MemoryRefusedError`` when it could never fit in the server's memory.
 
         A run stopped moments ago is waited for first (``WIND_DOWN_TIMEOUT_S`` at most).
         """
+        if self._budget is not None:
+            self._budget.check(job.need)
         with self._lock:
             latest = self._latest
             if latest is not None and latest.snapshot().active:
@@ -208,7 +255,7 @@ class Registry(Generic[J]):
                     raise BusyError(
                         "The run that was just stopped is still winding down; try again soon."
                     )
-            self._latest = job.start()
+            self._latest = job.start(self._budget)
             if job.owner is not None:
                 self._by_owner.pop(job.owner, None)
                 self._by_owner[job.owner] = job

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import zipfile
 from pathlib import Path
 
@@ -47,6 +48,41 @@ def load_mnist(path: str | os.PathLike | None = None) -> tuple[Split, Split]:
     if path is not None:
         return read_npz(path)
     return _download()
+
+
+def shared_mnist(path: str | os.PathLike | None = None) -> tuple[Split, Split]:
+    """``load_mnist``'s arrays, read once per process and shared, read-only, by every caller.
+
+    A server runs training, teaching and the pages' scoring and neighbours side by side; each
+    reading its own copy cost 55 MB more per job. One copy is kept, for the source last asked
+    for (a file is read again once its size or modification time changes).
+    """
+    source = _source(path)
+    key = _identity(source)
+    with _shared_lock:
+        if _shared.get("key") != key:
+            _shared.clear()  # the old copy goes before the new one is read
+            splits = load_mnist(source)
+            for images, labels in splits:
+                images.setflags(write=False)
+                labels.setflags(write=False)
+            _shared.update(key=key, splits=splits)
+        return _shared["splits"]
+
+
+_shared_lock = threading.Lock()
+_shared: dict[str, object] = {}
+
+
+def _identity(source: str | os.PathLike | None) -> tuple:
+    if source is None:
+        return ("keras download",)
+    path = Path(source).resolve()
+    try:
+        stat = path.stat()
+    except OSError:
+        return (str(path),)  # load_mnist says what is wrong with it
+    return (str(path), stat.st_size, stat.st_mtime_ns)
 
 
 def load_test_set(path: str | os.PathLike | None = None) -> Split:

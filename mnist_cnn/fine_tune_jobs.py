@@ -20,8 +20,9 @@ import keras
 import numpy as np
 
 from mnist_cnn.background import Job, Registry, Snapshot, save_and_settle
-from mnist_cnn.data import load_mnist
+from mnist_cnn.data import shared_mnist
 from mnist_cnn.fine_tuning import FineTuneConfig, FineTuneProgress, FineTuneResult, fine_tune
+from mnist_cnn.memory_budget import TEACHING, MemoryBudget
 from mnist_cnn.store import ModelRecord, check_writable
 
 
@@ -71,6 +72,8 @@ class FineTuneJob(Job[FineTuneSnapshot]):
     batches), before the final scores, once saved.
     """
 
+    need = TEACHING
+
     def __init__(
         self,
         model: keras.Model,
@@ -114,7 +117,7 @@ class FineTuneJob(Job[FineTuneSnapshot]):
             self._model = self._images = self._labels = None
 
     def _teach_and_save(self) -> None:
-        mnist = load_mnist(self._data_path)
+        mnist = shared_mnist(self._data_path)
         result = fine_tune(
             self._model,
             self._images,
@@ -149,9 +152,11 @@ class FineTuneRegistry(Registry[FineTuneJob]):
         data_path: str | os.PathLike | None = None,
         models_directory: str | os.PathLike | None = None,
         in_use: Callable[[], Iterable[str]] = tuple,
+        budget: MemoryBudget | None = None,
     ) -> None:
         super().__init__(
-            "Another model is being taught on this server right now; try again in a minute."
+            "Another model is being taught on this server right now; try again in a minute.",
+            budget,
         )
         self._data_path = data_path
         self._models_directory = models_directory

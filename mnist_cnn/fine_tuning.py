@@ -37,7 +37,7 @@ from mnist_cnn.inference import predict
 from mnist_cnn.model import compile_model
 from mnist_cnn.shapes import NUM_CLASSES
 from mnist_cnn.traced_steps import releasing_traced_steps
-from mnist_cnn.training import PREFETCH_BATCHES, WITHOUT_AUTOTUNE
+from mnist_cnn.training import PREFETCH_BATCHES, WITHOUT_AUTOTUNE, shuffled_batches
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,8 @@ def _mixed_batches(
     replay: tuple[np.ndarray, np.ndarray],
     config: FineTuneConfig,
 ) -> tf.data.Dataset:
-    """Endless batches: half augmented drawings, half MNIST digits, both reshuffled."""
+    """Endless batches: half augmented drawings, half MNIST digits, both reshuffled (the
+    digits by index, holding them once: ``training.shuffled_batches``)."""
     half = config.batch_size // 2
     yours = (
         tf.data.Dataset.from_tensor_slices((drawings, labels.astype(np.int32)))
@@ -185,15 +186,13 @@ def _mixed_batches(
     )
     yours = augment_dataset(yours, seed=config.seed)
     replay_images, replay_labels = replay
-    mnist = (
-        tf.data.Dataset.from_tensor_slices(
-            (replay_images[..., np.newaxis], replay_labels.astype(np.int32))
-        )
-        .shuffle(len(replay_images), seed=config.seed + 1, reshuffle_each_iteration=True)
-        .repeat()
-        .batch(half, drop_remainder=True)
-        .map(lambda x, y: (tf.image.convert_image_dtype(x, tf.float32), y))
-    )
+    mnist = shuffled_batches(
+        replay_images[..., np.newaxis],
+        replay_labels.astype(np.int32),
+        half,
+        seed=config.seed + 1,
+        whole=True,
+    ).repeat()
     return (
         tf.data.Dataset.zip(yours, mnist)
         .map(lambda a, b: (tf.concat([a[0], b[0]], 0), tf.concat([a[1], b[1]], 0)))

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_cnn import settings
+from mnist_cnn import memory_budget, settings
 from mnist_cnn.background import Job, Registry, Snapshot, save_and_settle
 from mnist_cnn.calibration import Calibration, calibrate
-from mnist_cnn.data import load_mnist
+from mnist_cnn.data import shared_mnist
 from mnist_cnn.evaluation import Evaluation, evaluate
+from mnist_cnn.memory_budget import MemoryBudget
 from mnist_cnn.store import ModelRecord, check_writable
 from mnist_cnn.training import (
     BatchProgress,
@@ -66,7 +67,7 @@ def train_evaluate_save(
     returns (those live sessions use) and the new one.
     """
     check_writable(models_directory)
-    (x_train, y_train), (x_test, y_test) = load_mnist(data_path)
+    (x_train, y_train), (x_test, y_test) = shared_mnist(data_path)
     result = train(x_train, y_train, config, listener, stop_event)
     if result.stopped:
         return TrainingOutcome(result, None, None)
@@ -135,14 +136,6 @@ class TrainingSnapshot(Snapshot):
             return None
         return sum(b.samples_per_second for b in recent) / len(recent)
 
-    @property
-    def seconds_left(self) -> float | None:
-        if not self.active or not self.batches:
-            return None
-        elapsed = time.time() - self.started_at
-        fraction = self.fraction_done
-        return elapsed * (1 - fraction) / fraction if fraction > 0 else None
-
 
 class TrainingJob(Job[TrainingSnapshot]):
     """One training run in the background; its listener reports go into its snapshot.
@@ -150,6 +143,8 @@ class TrainingJob(Job[TrainingSnapshot]):
     The thread ends at its next check after a Stop: every compiled call of 16 batches, every
     validation batch, before scoring, before saving, once saved.
     """
+
+    need = memory_budget.TRAINING
 
     def __init__(
         self,
@@ -198,10 +193,12 @@ class TrainingRegistry(Registry[TrainingJob]):
         data_path: str | os.PathLike | None = None,
         models_directory: str | os.PathLike | None = None,
         in_use: Callable[[], Iterable[str]] = tuple,
+        budget: MemoryBudget | None = None,
     ) -> None:
         super().__init__(
             "A training run is already in progress on this server; watch it below or wait "
-            "for it to finish."
+            "for it to finish.",
+            budget,
         )
         self._data_path = data_path
         self._models_directory = models_directory

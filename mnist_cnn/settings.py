@@ -13,6 +13,9 @@ names work there. Every setting has a default that suits one person running the 
 - ``MNIST_CNN_MODELS_DIR``: where trained models are saved. Default ./trained_models.
 - ``MNIST_CNN_DRAWINGS_DIR``: where your drawings are kept in local mode (read by
   ``mnist_cnn.drawings_store``). Default ``my_drawings/`` beside the models folder.
+- ``MNIST_CNN_MEMORY_MB``: the memory the server may use, in MB, for its budget of heavy jobs
+  (``mnist_cnn.memory_budget``); ``unlimited`` turns the budget off. Default: the memory
+  cgroup's limit where there is one (Community Cloud, a container), else unlimited.
 - ``MNIST_NPZ``: a local mnist.npz to use instead of the Keras download. Default unset.
 
 A value that cannot be used raises ``SettingError`` naming the variable, rather than silently
@@ -23,10 +26,14 @@ from __future__ import annotations
 
 import os
 
+from mnist_cnn import memory_limit
+
 PUBLIC_ENV = "MNIST_CNN_PUBLIC"
 MAX_EPOCHS_ENV = "MNIST_CNN_MAX_EPOCHS"
 KEEP_MODELS_ENV = "MNIST_CNN_KEEP_MODELS"
 DEFAULT_MODEL_ENV = "MNIST_CNN_DEFAULT_MODEL"
+MEMORY_MB_ENV = "MNIST_CNN_MEMORY_MB"
+UNLIMITED = "unlimited"
 
 # A public run of 10 epochs takes about 3 minutes on Community Cloud's CPU: long enough to learn
 # from, short enough that one visitor cannot hold the server's only training slot for an hour.
@@ -74,6 +81,16 @@ def keep_models() -> int:
 def default_model() -> str | None:
     """The model id the operator pinned as every new session's model, if any."""
     return os.environ.get(DEFAULT_MODEL_ENV, "").strip() or None
+
+
+def memory_budget_mb() -> float | None:
+    """The memory the server may use for its jobs, in MB; None: no budget (see module doc)."""
+    value = os.environ.get(MEMORY_MB_ENV, "").strip().lower()
+    if value == UNLIMITED:
+        return None
+    if value:
+        return float(_positive_int(MEMORY_MB_ENV, 0))
+    return memory_limit.cgroup_limit_mb()
 
 
 def _positive_int(name: str, default: int) -> int:

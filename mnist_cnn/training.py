@@ -314,7 +314,7 @@ def make_datasets(
 
 
 def shuffled_batches(
-    images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int
+    images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, whole: bool = False
 ) -> tf.data.Dataset:
     """Batches of (images scaled to [0, 1], labels) in a new order each epoch, every image once.
 
@@ -322,10 +322,15 @@ def shuffled_batches(
     ``shuffle`` and ``batch`` over single images: those cost tf.data about 0.4 ms of CPU per
     batch of 32 (this, about 0.2 ms), which the train step, on the same two cores, then lacks.
     The permutation comes from a generator whose state lives outside the pipeline, so each
-    epoch (each new iterator) draws a new one, the same ones for the same seed.
+    epoch (each new iterator) draws a new one, the same ones for the same seed. ``whole``
+    drops an epoch's last, short batch, so that every batch has ``batch_size`` images.
+
+    Unlike ``shuffle``, which fills a buffer with copies of the images, this holds only the
+    one copy in TensorFlow's memory.
     """
     images, labels = tf.constant(images), tf.constant(labels)
     count = len(images)
+    end = count - batch_size + 1 if whole else count
     generator = tf.random.Generator.from_seed(seed)
 
     @tf.autograph.experimental.do_not_convert
@@ -337,11 +342,11 @@ def shuffled_batches(
             indices = order[start : start + batch_size]
             return _scaled(tf.gather(images, indices), tf.gather(labels, indices))
 
-        return tf.data.Dataset.range(0, count, batch_size).map(batch)
+        return tf.data.Dataset.range(0, end, batch_size).map(batch)
 
     # flat_map hides the length: stated, Keras knows an epoch's steps and ends it without a
     # "ran out of data" warning.
-    batches = -(-count // batch_size)
+    batches = count // batch_size if whole else -(-count // batch_size)
     return (
         tf.data.Dataset.range(1)
         .flat_map(epoch)

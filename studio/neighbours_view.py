@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from mnist_cnn.memory_budget import MemoryBusyError, MemoryRefusedError
 from mnist_cnn.neighbours import nearest
 from mnist_cnn.store import LoadedModel
 from studio import digit_images, resources
@@ -33,7 +34,11 @@ def like_which(
     loaded: LoadedModel, image: np.ndarray, predicted: int | None = None, compact: bool = False
 ) -> None:
     """The training digits nearest ``image`` in the model's features, with labels and distances."""
-    index = resources.neighbour_index(loaded.record)
+    try:
+        index = resources.neighbour_index(loaded.record)
+    except (MemoryBusyError, MemoryRefusedError) as short:
+        st.caption(f"The training digits most like this one: not now. {short}")
+        return
     found = nearest(loaded.model, index, image)
     training_images, _ = resources.training_set()
     st.caption(

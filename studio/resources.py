@@ -19,8 +19,9 @@ import numpy as np
 import streamlit as st
 
 from mnist_cnn import settings
-from mnist_cnn.data import MNIST_NPZ_ENV, load_test_set, load_training_set
+from mnist_cnn.data import MNIST_NPZ_ENV, shared_mnist
 from mnist_cnn.drawings_store import remove_stale_partials as remove_stale_drawing_partials
+from mnist_cnn.memory_budget import NEIGHBOUR_INDEX, TSNE_MAP, MemoryBudget, server_budget
 from mnist_cnn.store import (
     LoadedModel,
     ModelRecord,
@@ -56,7 +57,7 @@ def training_registry() -> TrainingRegistry:
     """
     from mnist_cnn.jobs import TrainingRegistry
 
-    return TrainingRegistry(in_use=model_usage().in_use)
+    return TrainingRegistry(in_use=model_usage().in_use, budget=memory_budget())
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,7 +66,13 @@ def fine_tune_registry() -> FineTuneRegistry:
     run prunes models nobody uses."""
     from mnist_cnn.fine_tune_jobs import FineTuneRegistry
 
-    return FineTuneRegistry(in_use=model_usage().in_use)
+    return FineTuneRegistry(in_use=model_usage().in_use, budget=memory_budget())
+
+
+@st.cache_resource(show_spinner=False)
+def memory_budget() -> MemoryBudget:
+    """The server's memory, which heavy jobs reserve before they start (or wait for)."""
+    return server_budget()
 
 
 @st.cache_resource(show_spinner=False)
@@ -119,7 +126,7 @@ def test_set() -> tuple[np.ndarray, np.ndarray]:
 
 @st.cache_resource(max_entries=1, show_spinner="Loading the MNIST test set…")
 def _test_set(source: str | None) -> tuple[np.ndarray, np.ndarray]:
-    return load_test_set(source)
+    return shared_mnist(source)[1]
 
 
 def evaluation(record: ModelRecord) -> Evaluation:
@@ -143,9 +150,7 @@ def training_set() -> tuple[np.ndarray, np.ndarray]:
 
 @st.cache_resource(max_entries=1, show_spinner="Loading the MNIST training set…")
 def _training_set(source: str | None) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = load_training_set(source)
-    images.setflags(write=False)  # shared by every visitor: nobody may change it
-    return images, labels
+    return shared_mnist(source)[0]  # read-only: shared by every visitor and job
 
 
 def neighbour_index(record: ModelRecord) -> NeighbourIndex:
@@ -160,7 +165,8 @@ def _neighbour_index(record_id: str, source: str | None, _record: ModelRecord) -
     from mnist_cnn.neighbours import build_index
 
     images, labels = _training_set(source)
-    return build_index(loaded_model(_record).model, images, labels)
+    with memory_budget().hold(NEIGHBOUR_INDEX):
+        return build_index(loaded_model(_record).model, images, labels)
 
 
 def digit_map(record: ModelRecord) -> DigitMap:
@@ -197,6 +203,10 @@ def tsne_map(record: ModelRecord) -> MapProgress:
         from mnist_cnn.digit_map import build_map
 
         images, labels = _test_set(source)
-        return build_map(loaded_model(record).model, images, labels, "tsne", cache)
+        ticket = memory_budget().reserve(TSNE_MAP)
+        try:
+            return build_map(loaded_model(record).model, images, labels, "tsne", cache)
+        finally:
+            memory_budget().release(ticket)
 
     return map_jobs().request(record.id, compute)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 if TYPE_CHECKING:
-    from mnist_cnn.background import Job
+    from mnist_cnn.background import Job, Snapshot
 
 # Seconds between live updates while a run is in progress.
 LIVE_REFRESH_S = 0.5
@@ -29,3 +29,16 @@ def stop_button(job: Job, label: str, can_stop: bool = True) -> None:
         disabled=not can_stop,
         help=None if can_stop else "Only the visitor who started this run can stop it.",
     )
+
+
+def waiting_notice(snapshot: Snapshot, run: str) -> bool:
+    """While ``run`` ("Your teaching") waits for the server's memory, say what it waits for and
+    about how long, and return True."""
+    if snapshot.waiting is None:
+        return False
+    st.info(
+        f"{run} starts when {snapshot.waiting.text}: this server has too little memory for "
+        "both at once, so it waits its turn (nothing is lost meanwhile).",
+        icon=":material/hourglass_top:",
+    )
+    return True

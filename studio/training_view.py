@@ -10,7 +10,7 @@ import streamlit as st
 
 from mnist_cnn.describe import count
 from mnist_cnn.jobs import TrainingJob, TrainingSnapshot
-from studio import chart_display, charts, messages, model_card, session
+from studio import chart_display, charts, messages, model_card, run_controls, session
 
 
 def format_duration(seconds: float) -> str:
@@ -38,11 +38,14 @@ def progress_text(snapshot: TrainingSnapshot) -> str:
     return " · ".join(parts)
 
 
-def live_run(job: TrainingJob) -> None:
-    """Progress and live charts; hands back to a full rerun when the run ends."""
+def live_run(job: TrainingJob, ours: bool = True) -> None:
+    """Progress and live charts (or its place in the queue for memory); hands back to a full
+    rerun when the run ends."""
     snapshot = job.snapshot()
     if not snapshot.active:
         st.rerun()  # a full rerun shows the outcome and the new model on the whole page
+    if run_controls.waiting_notice(snapshot, "Your training run" if ours else "This training run"):
+        return
     st.progress(snapshot.fraction_done, text=progress_text(snapshot))
     charts_of(snapshot)
 

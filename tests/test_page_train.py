@@ -5,6 +5,8 @@ from __future__ import annotations
 from apptest_support import (
     DRAW,
     EVALUATE,
+    MAX_POLLS,
+    POLL_SECONDS,
     TRAIN,
     USE_APP_ENVIRONMENT,
     open_page,
@@ -14,6 +16,7 @@ from apptest_support import (
     wait_until_ended,
 )
 
+from mnist_cnn import memory_budget, settings
 from mnist_cnn.training import TrainConfig
 from studio import resources
 
@@ -145,3 +148,45 @@ def test_no_network_and_no_mnist_file_fails_with_a_clear_message(monkeypatch) ->
     monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
     message = failed_run_message()
     assert "Could not download MNIST" in message and "MNIST_NPZ" in message
+
+
+def test_a_run_that_must_wait_for_memory_says_so_then_trains(monkeypatch) -> None:
+    # Room for a training run, but not beside the teaching run that holds memory now.
+    limit = memory_budget.SERVER_MB + memory_budget.TRAINING_MB + memory_budget.TEACHING_MB - 1
+    monkeypatch.setenv(settings.MEMORY_MB_ENV, str(int(limit)))
+    budget = resources.memory_budget()
+    teaching = budget.reserve(memory_budget.TEACHING, seconds_left=lambda: 40.0)
+    app = open_page(TRAIN)
+    job = start_training(app, epochs=1)
+    for _ in range(MAX_POLLS):  # until its thread has asked for the memory
+        if job.snapshot().waiting is not None:
+            break
+        job.join(timeout=POLL_SECONDS)
+    snapshot = job.snapshot()
+    assert snapshot.active and snapshot.waiting is not None and not snapshot.batches
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    notices = [info.value for info in app.info]
+    assert any(
+        "Your training run starts when the teaching run ends, about 40 s" in notice
+        for notice in notices
+    ), notices
+    budget.release(teaching)
+    wait_until_ended(job)
+    assert job.snapshot().status == "finished", job.snapshot().message
+    app.run()
+    assert any("Training finished" in s.value for s in app.success)
+
+
+def test_a_run_that_could_never_fit_is_refused_clearly(monkeypatch) -> None:
+    limit = memory_budget.SERVER_MB + memory_budget.TRAINING_MB - 1
+    monkeypatch.setenv(settings.MEMORY_MB_ENV, str(int(limit)))
+    app = open_page(TRAIN)
+    epochs_input = next(w for w in app.number_input if w.label == "Epochs")
+    epochs_input.set_value(1)
+    next(b for b in app.button if b.label == "Start training").click()
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    errors = [error.value for error in app.error]
+    assert any(f"has {int(limit)} MB of memory" in e and "cannot run here" in e for e in errors)
+    assert resources.training_registry().latest is None
