@@ -1,11 +1,20 @@
 import io
+import os
+import shutil
 import socket
 import zipfile
 
 import numpy as np
 import pytest
 
-from mnist_cnn.data import DataError, load_mnist, load_test_set, prepare_images, read_npz
+from mnist_cnn.data import (
+    DataError,
+    load_mnist,
+    load_test_set,
+    prepare_images,
+    read_npz,
+    shared_mnist,
+)
 
 
 def write_npz(path, **overrides):
@@ -238,3 +247,24 @@ def test_running_out_of_memory_while_reading_is_a_data_error(tmp_path, monkeypat
     monkeypatch.setattr(np.lib.format, "read_array", out_of_memory)
     with pytest.raises(DataError, match="more memory than this machine has"):
         read_npz(write_members(tmp_path / "m.npz"))
+
+
+def test_shared_mnist_is_one_read_only_copy_read_again_when_the_file_changes(sample_npz, tmp_path):
+    copy = tmp_path / "mnist.npz"
+    shutil.copy(sample_npz, copy)
+    first = shared_mnist(copy)
+    assert shared_mnist(copy) is first  # every job gets the same arrays
+    (x_train, y_train), (x_test, y_test) = first
+    for array in (x_train, y_train, x_test, y_test):
+        assert not array.flags.writeable
+    expected = load_mnist(sample_npz)
+    assert np.array_equal(x_train, expected[0][0]) and np.array_equal(y_test, expected[1][1])
+
+    with np.load(sample_npz) as original:
+        arrays = dict(original)
+    arrays["y_test"] = (arrays["y_test"] + 1) % 10
+    np.savez(copy, **arrays)
+    os.utime(copy, ns=(0, 1))  # a different modification time, however fast the test runs
+    changed = shared_mnist(copy)
+    assert changed is not first
+    assert np.array_equal(changed[1][1], arrays["y_test"])
