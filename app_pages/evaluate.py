@@ -3,6 +3,7 @@
 import streamlit as st
 
 from mnist_cnn.data import DataError
+from mnist_cnn.memory_budget import MemoryShortError
 from studio import calibration_view, evaluation_view, messages, model_card, page_end, resources
 
 st.title("Evaluate the model")
@@ -15,7 +16,7 @@ record = model_card.model_or_stop().record
 try:
     images, _ = resources.test_set()
     evaluation = resources.evaluation(record)
-except DataError as error:
+except (DataError, MemoryShortError) as error:
     st.error(messages.for_visitor(str(error)), icon=":material/error:")
     page_end.end_page()
 

@@ -8,7 +8,7 @@ from mnist_cnn.background import BusyError
 from mnist_cnn.data import DataError
 from mnist_cnn.drawings_store import DrawingCollection, DrawingsFileError
 from mnist_cnn.fine_tune_jobs import FineTuneJob
-from mnist_cnn.memory_budget import MemoryRefusedError
+from mnist_cnn.memory_budget import MemoryRefusedError, MemoryShortError
 from mnist_cnn.shapes import DIGITS
 from mnist_cnn.store import LoadedModel, ModelsDirError
 from studio import (
@@ -70,7 +70,7 @@ def scores_and_gallery(loaded: LoadedModel, drawings: DrawingCollection) -> None
     st.subheader("How your model reads them")
     try:
         mnist = resources.evaluation(loaded.record)
-    except DataError as error:
+    except (DataError, MemoryShortError) as error:
         mnist = None
         st.warning(messages.for_visitor(str(error)))
     yours = your_drawings.scores(loaded, drawings)

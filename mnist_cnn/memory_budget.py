@@ -17,7 +17,8 @@ ends:
   meanwhile it reports what it waits behind and about how long (``Wait``), which the job's
   page shows ("Your teaching starts when the training run ends, about 40 s"). A Stop ends the
   wait. A job that could not fit even on an idle server is refused at once (``check``).
-- **Quick jobs wait a little.** A step inside a page's rerun (an index or a map to build)
+- **Quick jobs wait a little.** A step inside a page's rerun (an index to build, a model to
+  score)
   ``hold``s its need for the length of the step; it does not queue behind background jobs, and
   past ``HOLD_WAIT_S`` it gives up with ``MemoryBusyError``, whose message says so.
 """
@@ -41,6 +42,7 @@ TRAINING_MB = 170.0  # a 1-epoch training run, measured 166: MNIST in TensorFlow
 TEACHING_MB = 130.0  # teaching 300 drawings, measured 125: replayed digits, a model copy, scoring
 TSNE_MB = 120.0  # the t-SNE map of 10,000 test digits, measured 116
 INDEX_MB = 70.0  # the neighbour index of 60,000 training digits' features, measured 67
+EVALUATION_MB = 55.0  # scoring a model on the 10,000 test digits, measured 50
 # The library pages a running server keeps resident (part of SERVER_MB), added to live readings
 # of its anonymous memory.
 LIBRARY_PAGES_MB = 100.0
@@ -62,6 +64,7 @@ TRAINING = Need("the training run", TRAINING_MB)
 TEACHING = Need("the teaching run", TEACHING_MB)
 TSNE_MAP = Need("the t-SNE map", TSNE_MB)
 NEIGHBOUR_INDEX = Need("the neighbour index", INDEX_MB)
+EVALUATION = Need("scoring a model", EVALUATION_MB)
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,15 @@ class Wait:
         return f"{names} {verb}{about}"
 
 
-class MemoryRefusedError(RuntimeError):
+class MemoryShortError(RuntimeError):
+    """The server has not the memory for a job; the message says why, for people."""
+
+
+class MemoryRefusedError(MemoryShortError):
     """The job needs more memory than this server has, even with nothing else running."""
 
 
-class MemoryBusyError(RuntimeError):
+class MemoryBusyError(MemoryShortError):
     """A quick step waited ``HOLD_WAIT_S`` without the memory coming free."""
 
 
@@ -169,14 +176,16 @@ class MemoryBudget:
             self._changed.notify_all()
 
     @contextmanager
-    def hold(self, need: Need, wait_s: float = HOLD_WAIT_S) -> Iterator[None]:
-        """Hold ``need`` for a quick step, waiting at most ``wait_s`` for it (not in turn).
+    def hold(self, need: Need, wait_s: float | None = None) -> Iterator[None]:
+        """Hold ``need`` for a quick step, waiting at most ``wait_s`` (``HOLD_WAIT_S``) for it,
+        not in turn.
 
         Raises ``MemoryRefusedError`` when it could never fit, ``MemoryBusyError`` when it did
         not fit in time.
         """
         self.check(need)
         with self._changed:
+            wait_s = HOLD_WAIT_S if wait_s is None else wait_s
             if not self._changed.wait_for(lambda: self._fits(need), wait_s):
                 wait = self._wait()
                 raise MemoryBusyError(

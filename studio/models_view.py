@@ -7,6 +7,7 @@ import streamlit as st
 
 from mnist_cnn import settings
 from mnist_cnn.data import DataError
+from mnist_cnn.memory_budget import MemoryShortError
 from mnist_cnn.shapes import DIGITS
 from mnist_cnn.store import ModelRecord, delete_model, rename_model
 from studio import chart_display, charts, messages, model_card, resources, session
@@ -146,7 +147,7 @@ def compare(records: list[ModelRecord]) -> None:
     st.subheader("Test set, per digit")
     try:
         evaluations = [resources.evaluation(record) for record in records]
-    except DataError as error:
+    except (DataError, MemoryShortError) as error:
         st.error(messages.for_visitor(str(error)), icon=":material/error:")
         return
     columns = st.columns(len(records))

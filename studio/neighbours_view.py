@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mnist_cnn.memory_budget import MemoryBusyError, MemoryRefusedError
+from mnist_cnn.memory_budget import MemoryShortError
 from mnist_cnn.neighbours import nearest
 from mnist_cnn.store import LoadedModel
 from studio import digit_images, resources
@@ -36,7 +36,7 @@ def like_which(
     """The training digits nearest ``image`` in the model's features, with labels and distances."""
     try:
         index = resources.neighbour_index(loaded.record)
-    except (MemoryBusyError, MemoryRefusedError) as short:
+    except MemoryShortError as short:
         st.caption(f"The training digits most like this one: not now. {short}")
         return
     found = nearest(loaded.model, index, image)

@@ -21,7 +21,13 @@ import streamlit as st
 from mnist_cnn import settings
 from mnist_cnn.data import MNIST_NPZ_ENV, shared_mnist
 from mnist_cnn.drawings_store import remove_stale_partials as remove_stale_drawing_partials
-from mnist_cnn.memory_budget import NEIGHBOUR_INDEX, TSNE_MAP, MemoryBudget, server_budget
+from mnist_cnn.memory_budget import (
+    EVALUATION,
+    NEIGHBOUR_INDEX,
+    TSNE_MAP,
+    MemoryBudget,
+    server_budget,
+)
 from mnist_cnn.store import (
     LoadedModel,
     ModelRecord,
@@ -130,7 +136,8 @@ def _test_set(source: str | None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluation(record: ModelRecord) -> Evaluation:
-    """``record``'s model scored on the test set, computed once per model."""
+    """``record``'s model scored on the test set, computed once per model (raises DataError,
+    or MemoryShortError when the server has not the memory for it now)."""
     return _evaluation(record.id, os.environ.get(MNIST_NPZ_ENV) or None, record)
 
 
@@ -139,7 +146,8 @@ def _evaluation(record_id: str, source: str | None, _record: ModelRecord) -> Eva
     from mnist_cnn.evaluation import evaluate
 
     images, labels = _test_set(source)
-    return evaluate(loaded_model(_record).model, images, labels)
+    with memory_budget().hold(EVALUATION):
+        return evaluate(loaded_model(_record).model, images, labels)
 
 
 def training_set() -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from apptest_support import EVALUATE, USE_APP_ENVIRONMENT, open_page
 
+from mnist_cnn import memory_budget, settings
+from studio import resources
+
 pytestmark = USE_APP_ENVIRONMENT
 
 
@@ -50,3 +53,20 @@ def test_evaluate_shows_how_sure_and_the_threshold_is_the_sessions() -> None:
     assert app.session_state["sure_at"] == pytest.approx(0.999)
     said = [text.value for text in app.markdown if "At 99.9% sure" in text.value]
     assert said and "of the test digits" in said[0]
+
+
+def test_evaluate_while_the_server_is_short_of_memory_says_until_when(monkeypatch) -> None:
+    limit = memory_budget.SERVER_MB + memory_budget.TRAINING_MB
+    monkeypatch.setenv(settings.MEMORY_MB_ENV, str(int(limit)))
+    monkeypatch.setattr(memory_budget, "HOLD_WAIT_S", 0.0)
+    training = resources.memory_budget().reserve(memory_budget.TRAINING, lambda: 40.0)
+    app = open_page(EVALUATE)
+    errors = [error.value for error in app.error]
+    assert any(
+        "short of memory until the training run ends, about 40 s" in error for error in errors
+    ), errors
+    assert not app.get("plotly_chart")  # no confusion matrix of a model not scored
+
+    resources.memory_budget().release(training)
+    app.run()
+    assert not app.error and app.get("plotly_chart")
