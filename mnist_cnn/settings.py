@@ -89,7 +89,10 @@ def memory_budget_mb() -> float | None:
     if value == UNLIMITED:
         return None
     if value:
-        return float(_positive_int(MEMORY_MB_ENV, 0))
+        try:
+            return float(_positive_int(MEMORY_MB_ENV, 0))
+        except SettingError as error:
+            raise SettingError(f"{error} Or {UNLIMITED!r}, for no budget.") from None
     return memory_limit.cgroup_limit_mb()
 
 
