@@ -50,9 +50,11 @@ def fine_tune_metadata(
     """What a fine-tuned model's metadata.json says: its parent, its drawings, its figures.
 
     No training ``config``: the model was not trained with one, and the parent's would read
-    as this model's recipe. The fine-tune's own settings are under ``fine_tune``.
+    as this model's recipe. The fine-tune's own settings are under ``fine_tune``. The network
+    is the parent's (``architecture``), since teaching changes weights, not layers.
     """
     return {
+        "architecture": parent.architecture,
         "made_with": f"web app: fine-tuned on {drawings} drawings",
         "parent_model": parent.key,
         "parent_name": parent.name,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mnist_cnn import memory_budget, settings
+from mnist_cnn.architecture import SEED, ModelSpec
 from mnist_cnn.background import Job, Registry, Snapshot, save_and_settle
 from mnist_cnn.calibration import Calibration, calibrate
 from mnist_cnn.data import shared_mnist
@@ -56,6 +57,7 @@ def train_evaluate_save(
     made_with: str = "mnist_cnn.jobs.train_evaluate_save",
     in_use: Callable[[], Iterable[str]] = tuple,
     keep: Callable[[ModelRecord, Evaluation], bool] | None = None,
+    spec: ModelSpec = SEED,
 ) -> TrainingOutcome:
     """Train on MNIST, score on its test set, save, then prune old models.
 
@@ -68,7 +70,7 @@ def train_evaluate_save(
     """
     check_writable(models_directory)
     (x_train, y_train), (x_test, y_test) = shared_mnist(data_path)
-    result = train(x_train, y_train, config, listener, stop_event)
+    result = train(x_train, y_train, config, listener, stop_event, spec)
     if result.stopped:
         return TrainingOutcome(result, None, None)
     calibration = calibrate_on_validation(result.model, x_train, y_train, config)
@@ -78,6 +80,7 @@ def train_evaluate_save(
     metadata = {
         "made_with": made_with,
         "config": config.to_dict(),
+        "architecture": spec.to_dict(),
         "history": [vars(epoch) for epoch in result.history],
         "training_seconds": round(result.seconds, 1),
         "training_images": len(x_train),
@@ -113,6 +116,7 @@ class TrainingSnapshot(Snapshot):
     saved model and test accuracy."""
 
     config: TrainConfig
+    spec: ModelSpec = SEED
     batches: tuple[BatchProgress, ...] = ()
     epochs: tuple[EpochProgress, ...] = ()
     record: ModelRecord | None = None
@@ -153,9 +157,10 @@ class TrainingJob(Job[TrainingSnapshot]):
         models_directory: str | os.PathLike | None = None,
         owner: str | None = None,
         in_use: Callable[[], Iterable[str]] = tuple,
+        spec: ModelSpec = SEED,
     ) -> None:
         super().__init__(
-            TrainingSnapshot("running", time.time(), config),
+            TrainingSnapshot("running", time.time(), config, spec),
             owner,
             name="mnist-training",
             failure="Training failed",
@@ -171,8 +176,9 @@ class TrainingJob(Job[TrainingSnapshot]):
         self.report(lambda state: replace(state, epochs=(*state.epochs, progress)))
 
     def work(self) -> None:
+        snapshot = self.snapshot()
         train_evaluate_save(
-            self.snapshot().config,
+            snapshot.config,
             listener=self,
             stop_event=self.stop_event,
             data_path=self._data_path,
@@ -182,6 +188,7 @@ class TrainingJob(Job[TrainingSnapshot]):
             keep=lambda record, evaluation: self.settle(
                 record=record, test_accuracy=evaluation.accuracy
             ),
+            spec=snapshot.spec,
         )
 
 
@@ -204,11 +211,14 @@ class TrainingRegistry(Registry[TrainingJob]):
         self._models_directory = models_directory
         self._in_use = in_use
 
-    def start(self, config: TrainConfig, owner: str | None = None) -> TrainingJob:
-        """Start a run, or raise ``BusyError``, ``ModelsDirError`` or ``ValueError``.
+    def start(
+        self, config: TrainConfig, owner: str | None = None, spec: ModelSpec = SEED
+    ) -> TrainingJob:
+        """Start a run of ``spec``'s network, or raise ``BusyError``, ``ModelsDirError`` or
+        ``ValueError``.
 
-        Checked first: the public epoch cap (``settings.max_epochs``), and that the models
-        folder takes a new model (rather than failing at the end of the run).
+        Checked first: the public caps (``settings.max_epochs``, ``settings.network_problem``),
+        and that the models folder takes a new model (rather than failing at the end of the run).
         """
         limit = settings.max_epochs()
         if settings.public_mode() and config.epochs > limit:
@@ -216,7 +226,10 @@ class TrainingRegistry(Registry[TrainingJob]):
                 f"{config.epochs} epochs is more than this server allows ({limit}; "
                 f"{settings.MAX_EPOCHS_ENV} sets it)."
             )
+        problem = settings.network_problem(spec)
+        if problem is not None:
+            raise ValueError(problem)
         check_writable(self._models_directory)
         return self.launch(
-            TrainingJob(config, self._data_path, self._models_directory, owner, self._in_use)
+            TrainingJob(config, self._data_path, self._models_directory, owner, self._in_use, spec)
         )

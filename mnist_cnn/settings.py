@@ -6,6 +6,10 @@ names work there. Every setting has a default that suits one person running the 
 
 - ``MNIST_CNN_PUBLIC``: 1/true/yes/on turns public mode on (see ``public_mode``). Default off.
 - ``MNIST_CNN_MAX_EPOCHS``: the most epochs a run may have in public mode. Default 10.
+- ``MNIST_CNN_MAX_PARAMETERS``: the most parameters a network may have in public mode.
+  Default 1,000,000.
+- ``MNIST_CNN_MAX_FLOPS_RATIO``: in public mode, the most a network may cost per digit, as a
+  multiple of the seed CNN's FLOPs. Default 4.
 - ``MNIST_CNN_KEEP_MODELS``: how many trained models to keep; older ones are pruned after each
   save. Default 20.
 - ``MNIST_CNN_DEFAULT_MODEL``: the model id every new session starts on
@@ -25,11 +29,17 @@ falling back to a default the operator did not choose.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from mnist_cnn import memory_limit
 
+if TYPE_CHECKING:
+    from mnist_cnn.architecture import ModelSpec
+
 PUBLIC_ENV = "MNIST_CNN_PUBLIC"
 MAX_EPOCHS_ENV = "MNIST_CNN_MAX_EPOCHS"
+MAX_PARAMETERS_ENV = "MNIST_CNN_MAX_PARAMETERS"
+MAX_FLOPS_RATIO_ENV = "MNIST_CNN_MAX_FLOPS_RATIO"
 KEEP_MODELS_ENV = "MNIST_CNN_KEEP_MODELS"
 DEFAULT_MODEL_ENV = "MNIST_CNN_DEFAULT_MODEL"
 MEMORY_MB_ENV = "MNIST_CNN_MEMORY_MB"
@@ -40,6 +50,11 @@ UNLIMITED = "unlimited"
 PUBLIC_MAX_EPOCHS = 10
 # Locally the Train form still stops somewhere; 100 epochs is hours of CPU.
 LOCAL_MAX_EPOCHS = 100
+# A public network's size and cost: a million parameters is ~12 MB on disk and a few seconds
+# more to load; 4x the seed's FLOPs makes an epoch about 4x as long, so the epoch cap above
+# still bounds a run to well under an hour.
+PUBLIC_MAX_PARAMETERS = 1_000_000
+PUBLIC_MAX_FLOPS_RATIO = 4
 # ~1.5 MB each on disk: 20 trained models stay far below any disk quota.
 KEEP_MODELS = 20
 
@@ -71,6 +86,43 @@ def max_epochs() -> int:
     if not public_mode():
         return LOCAL_MAX_EPOCHS
     return _positive_int(MAX_EPOCHS_ENV, PUBLIC_MAX_EPOCHS)
+
+
+def max_parameters() -> int | None:
+    """The most parameters a network may have: ``MNIST_CNN_MAX_PARAMETERS`` (default 1M) in
+    public mode, None (no cap) locally."""
+    if not public_mode():
+        return None
+    return _positive_int(MAX_PARAMETERS_ENV, PUBLIC_MAX_PARAMETERS)
+
+
+def max_flops_ratio() -> int | None:
+    """The most a network may cost per digit, in seed CNNs: ``MNIST_CNN_MAX_FLOPS_RATIO``
+    (default 4) in public mode, None (no cap) locally."""
+    if not public_mode():
+        return None
+    return _positive_int(MAX_FLOPS_RATIO_ENV, PUBLIC_MAX_FLOPS_RATIO)
+
+
+def network_problem(spec: ModelSpec) -> str | None:
+    """Why this server will not train ``spec`` (its public caps, with the figures), else None."""
+    from mnist_cnn.architecture import SEED
+
+    most_parameters, most_ratio = max_parameters(), max_flops_ratio()
+    if most_parameters is not None and spec.parameters > most_parameters:
+        return (
+            f"This network has {spec.parameters:,} parameters; this shared server trains at "
+            f"most {most_parameters:,} ({MAX_PARAMETERS_ENV} sets it). Use fewer filters or "
+            "units, or pool before the dense layers."
+        )
+    ratio = spec.flops_per_sample / SEED.flops_per_sample
+    if most_ratio is not None and ratio > most_ratio:
+        return (
+            f"This network costs {ratio:.1f}x the seed CNN's FLOPs per digit; this shared "
+            f"server trains at most {most_ratio}x ({MAX_FLOPS_RATIO_ENV} sets it), so that one "
+            "run cannot hold the training slot for long. Use fewer filters, or pool earlier."
+        )
+    return None
 
 
 def keep_models() -> int:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # Keras is imported where a model is loaded: listing models n
     import keras
 
 from mnist_cnn import settings
+from mnist_cnn.architecture import SEED, architecture_label
 from mnist_cnn.calibration import Calibration, set_temperature
 from mnist_cnn.describe import count, describe_config
 from mnist_cnn.shapes import INPUT_SHAPE, NUM_CLASSES
@@ -96,6 +97,9 @@ class ModelMetadata:
     parent: ParentModel | None = None  # set for a taught model only
     fine_tune: dict[str, Any] = field(default_factory=dict)  # a taught model's settings, figures
     calibration: Calibration | None = None  # its temperature, fitted on held-out digits
+    # The network as saved (ModelSpec.to_dict()); empty for models saved before the lab, which
+    # are all the seed CNN.
+    architecture: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, values: object) -> ModelMetadata:
@@ -120,6 +124,7 @@ class ModelMetadata:
             parent=_parent(values),
             fine_tune=_mapping(values.get("fine_tune")),
             calibration=Calibration.from_dict(values.get("calibration")),
+            architecture=_mapping(values.get("architecture")),
         )
 
 
@@ -206,6 +211,19 @@ class ModelRecord:
         if self.metadata.parent is not None:
             return {}
         return self.metadata.config
+
+    @property
+    def architecture(self) -> dict:
+        """The network's spec as saved (``ModelSpec.to_dict()``): models saved before the lab
+        have none and are the seed CNN, so they get the seed's."""
+        return self.metadata.architecture or SEED.to_dict()
+
+    @property
+    def architecture_text(self) -> str:
+        """The network in a few words: 'Tiny · 5,258 parameters', 'Custom · 80,010 parameters'."""
+        parameters = self.metadata.parameters
+        label = architecture_label(self.architecture)
+        return label if parameters is None else f"{label} · {parameters:,} parameters"
 
     @property
     def parent_name(self) -> str | None:

@@ -6,7 +6,8 @@ reports to a listener after every compiled call and after every epoch, and stops
 between batches when another thread sets ``stop_event``: what the web app needs to
 run it in a background thread and draw live charts.
 
-Two named recipes train the same 121,930-parameter CNN for the same 5 epochs:
+Two named recipes train the same network (the 121,930-parameter seed CNN unless another
+``ModelSpec`` is given) for the same 5 epochs:
 
 * **seed** (``TrainConfig()``, the default): Adam at a constant 1e-3, no augmentation.
   The product's reference recipe.
@@ -31,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mnist_cnn.architecture import SEED, ModelSpec
 from mnist_cnn.augment import AUGMENTATIONS, augment_dataset
 from mnist_cnn.describe import CUSTOM_RECIPE
 from mnist_cnn.memory import give_back_freed_memory
@@ -401,8 +403,10 @@ def train(
     config: TrainConfig = TrainConfig(),
     listener: TrainingListener | None = None,
     stop_event: threading.Event | None = None,
+    spec: ModelSpec = SEED,
 ) -> TrainingResult:
-    """Train a fresh default CNN on uint8 ``images`` (N, 28, 28) and their ``labels``.
+    """Train a fresh network (``spec``'s, the seed CNN by default) on uint8 ``images``
+    (N, 28, 28) and their ``labels``.
 
     Safe to run in a background thread. If ``stop_event`` is set, training stops
     before the next batch and the result has ``stopped=True``.
@@ -411,7 +415,7 @@ def train(
     keras.utils.set_random_seed(config.seed)
     train_data, validation_data, batches_per_epoch = make_datasets(images, labels, config)
     model = build_model(
-        config.learning_rate_schedule(batches_per_epoch), config.steps_per_execution
+        config.learning_rate_schedule(batches_per_epoch), config.steps_per_execution, spec
     )
     build_training_state(model, labels.dtype)
     reporter = _Reporter(config, batches_per_epoch, listener, stop_event)
