@@ -1,4 +1,4 @@
-"""Train page: pick a recipe, train in the background and watch it live."""
+"""Train page: pick a network and a recipe, train in the background and watch it live."""
 
 import streamlit as st
 
@@ -8,8 +8,9 @@ from mnist_cnn.describe import epochs_text
 from mnist_cnn.memory_budget import MemoryRefusedError
 from mnist_cnn.store import ModelsDirError
 from mnist_cnn.training import RECIPES, SCHEDULES, TUNED_WARMUP_EPOCHS, TrainConfig
-from studio import messages, resources, run_controls, session, training_view
+from studio import messages, network_editor, resources, run_controls, session, training_view
 
+RECIPE_KEY = "train-recipe"
 RECIPE_LABELS = {"seed": "Seed recipe", "tuned": "Tuned recipe"}
 SEED, TUNED = TrainConfig(), TrainConfig.tuned()
 RECIPE_CAPTIONS = {
@@ -34,13 +35,25 @@ registry = resources.training_registry()
 running = registry.latest is not None and registry.latest.snapshot().active
 max_epochs = settings.max_epochs()
 
+st.subheader("Network")
+st.caption(
+    "The layers the recipe trains. Start from a preset, then add, remove or change blocks: "
+    "the figures follow every change, before anything is trained. The time per epoch is for "
+    "the recipe picked below."
+)
+spec = network_editor.network_section(
+    TrainConfig.from_recipe(st.session_state.get(RECIPE_KEY, RECIPES[0])), running
+)
+
 # Outside the form, so that picking a recipe fills the form with that recipe's settings.
+st.subheader("Recipe")
 recipe = st.radio(
     "Recipe",
     RECIPES,
     format_func=RECIPE_LABELS.get,
     captions=[RECIPE_CAPTIONS[name] for name in RECIPES],
     horizontal=True,
+    key=RECIPE_KEY,
 )
 defaults = TrainConfig.from_recipe(recipe)
 
@@ -96,7 +109,9 @@ with st.form("recipe", border=True):
             "can stop a run you start."
         )
 
-if start:
+if start and spec is None:
+    st.error("Fix the network above first: this one cannot be trained.", icon=":material/error:")
+elif start:
     config = TrainConfig.from_recipe(
         recipe,
         epochs=int(epochs),
@@ -109,7 +124,7 @@ if start:
         augment=augment,
     )
     try:
-        registry.start(config, owner=session.session_id())
+        registry.start(config, owner=session.session_id(), spec=spec)
         running = True
     except BusyError as busy:
         st.warning(str(busy), icon=":material/hourglass_top:")
