@@ -25,8 +25,9 @@ SCHEDULE_LABELS = {"constant": "Constant", "warmup_cosine": "Warm-up + cosine de
 
 st.title("Train a model")
 st.caption(
-    "Train the CNN on MNIST's 60,000 handwritten digits. Training runs on the server in the "
-    "background, one run at a time: switch pages or open another tab and it carries on. "
+    "Train a network on MNIST's 60,000 handwritten digits: the seed CNN, a preset, or one "
+    "you build. Training runs on the server in the background, one run at a time: switch "
+    "pages or open another tab and it carries on. "
     "A finished run is tested on the 10,000 test digits and becomes your model; other "
     "visitors keep theirs."
 )

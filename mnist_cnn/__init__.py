@@ -11,6 +11,8 @@ heat = mnist_cnn.saliency(model, digit_image, digit=7)     # (28, 28): which pix
 mnist_cnn.looks_like_digit(digit_image)  # False for scribbles, blobs, grids, noise
 reading = mnist_cnn.read_number(rgba_image, model)  # reading.text == "2026", reading.digits
 result = mnist_cnn.fine_tune(model, my_images, my_labels)  # result.model reads my handwriting
+tiny = mnist_cnn.preset("tiny")  # a ModelSpec: tiny.parameters, tiny.flops_per_sample, ...
+run = mnist_cnn.train(x_train, y_train, spec=tiny)  # any network, either recipe
 """
 
 import os
@@ -40,6 +42,8 @@ _EXPORTS = {
     "predict": "inference",
     "read_number": "numbers",
     "build_model": "model",
+    "ModelSpec": "architecture",
+    "preset": "architecture",
     "ModelLoadError": "store",
     "load_model": "store",
     "save_model": "store",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mnist_cnn.architecture import PRESET_LABELS, ModelSpec
 from mnist_cnn.describe import count
 from mnist_cnn.jobs import TrainingJob, TrainingSnapshot
 from studio import chart_display, charts, messages, model_card, run_controls, session
@@ -46,8 +47,16 @@ def live_run(job: TrainingJob, ours: bool = True) -> None:
         st.rerun()  # a full rerun shows the outcome and the new model on the whole page
     if run_controls.waiting_notice(snapshot, "Your training run" if ours else "This training run"):
         return
+    st.caption(network_text(snapshot.spec))
     st.progress(snapshot.fraction_done, text=progress_text(snapshot))
     charts_of(snapshot)
+
+
+def network_text(spec: ModelSpec) -> str:
+    """'Network: Tiny, 5,258 parameters (conv 8 3x3 + pool · conv 16 3x3 + pool)'."""
+    return (
+        f"Network: {PRESET_LABELS[spec.preset]}, {spec.parameters:,} parameters ({spec.describe()})"
+    )
 
 
 def charts_of(snapshot: TrainingSnapshot) -> None:
@@ -120,5 +129,6 @@ def outcome(snapshot: TrainingSnapshot, ours: bool = True) -> None:
         if last.val_accuracy is not None:
             figures[2].metric("Validation accuracy", f"{last.val_accuracy:.2%}")
     figures[3].metric("Training time", format_duration(record.metadata.training_seconds or 0))
+    st.caption(network_text(snapshot.spec))
     model_card.model_download(record, "Download the model (.keras)")
     charts_of(snapshot)

@@ -57,6 +57,8 @@ def test_tiny_is_picked_shown_and_trained_and_its_model_records_it() -> None:
     assert snapshot.record.architecture["preset"] == "tiny"
     assert snapshot.record.metadata.parameters == 5_258
     assert store.load_record(snapshot.record).count_params() == 5_258
+    app.run()
+    assert "Network: Tiny, 5,258 parameters (conv 8 3x3 + pool" in _captions(app)
 
 
 def test_editing_the_layers_updates_the_figures_and_trains_the_edit() -> None:
