@@ -27,7 +27,9 @@ def model_or_stop() -> LoadedModel:
 
 
 def in_sidebar() -> None:
-    """The sidebar's "Model" picker and a card for the chosen model, shown on every page."""
+    """The sidebar's "Model" picker and a card for the chosen model, shown on every page: its
+    accuracy, its network (models differ in it since the network lab), where it came from and
+    its recipe."""
     with st.sidebar:
         st.subheader("Active model")
         try:
@@ -44,6 +46,7 @@ def in_sidebar() -> None:
             accuracy_text(record),
             help=f"On {count(record.metadata.test_images, 'MNIST test image')}.",
         )
+        st.caption(record.architecture_text)
         st.caption(describe_origin(record))
         st.caption(record.recipe_text)
         for problem in problems:
