@@ -1,4 +1,5 @@
-"""Command line: ``python -m mnist_cnn train | evaluate | calibrate | predict | read | models``."""
+"""Command line: ``python -m mnist_cnn train | evaluate | calibrate | predict | read | models |
+presets``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from mnist_cnn.architecture import PRESET_LABELS, PRESETS, SEED, ModelSpec, preset
 from mnist_cnn.augment import AUGMENTATIONS
 from mnist_cnn.calibration import calibrate
 from mnist_cnn.data import DataError, load_mnist, load_test_set
@@ -44,6 +46,9 @@ from mnist_cnn.training import (
 )
 
 DEFAULTS = TrainConfig()
+FLOPS_PER_MEGAFLOP = 1_000_000
+# The models table's network column: 'Dense only · 109,386 parameters' and a little more.
+NETWORK_WIDTH = 32
 TUNED = TrainConfig.tuned()
 # Options that override a field of the chosen recipe when given (argparse dest = field name).
 RECIPE_OPTIONS = (
@@ -106,9 +111,44 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     )
 
 
+def network_spec(args: argparse.Namespace) -> ModelSpec:
+    """``--spec FILE``'s network, else ``--preset``'s (the seed CNN by default); a file that
+    cannot be read or is not a network is a ``ValueError`` naming it."""
+    if args.spec is None:
+        return preset(args.preset)
+    try:
+        values = json.loads(args.spec.read_text())
+    except OSError as error:
+        raise ValueError(f"--spec {args.spec}: cannot read it ({error.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"--spec {args.spec}: not JSON ({error})") from None
+    try:
+        return ModelSpec.from_dict(values)
+    except ValueError as error:
+        raise ValueError(f"--spec {args.spec}: not a network spec: {error}") from None
+
+
+def flops_text(flops: int) -> str:
+    """FLOPs in millions: '5.06 MFLOPs'."""
+    return f"{flops / FLOPS_PER_MEGAFLOP:.2f} MFLOPs"
+
+
+def network_lines(spec: ModelSpec) -> list[str]:
+    """The network before a run: its layers, its size and cost, its shapes."""
+    ratio = spec.flops_per_sample / SEED.flops_per_sample
+    return [
+        f"Network: {PRESET_LABELS[spec.preset]}: {spec.describe()}",
+        f"  {spec.parameters:,} parameters, {flops_text(spec.flops_per_sample)} per digit "
+        f"({ratio:.2f}x the seed CNN's)",
+        f"  shapes: {spec.shapes_text()}",
+    ]
+
+
 def run_train(args: argparse.Namespace) -> int:
+    spec = network_spec(args)  # a bad file fails before anything else is done
     remove_stale_partials(args.models_dir)
     config = train_config(args)
+    print("\n".join(network_lines(spec)))
     print(f"Recipe: {describe_config(config.to_dict())}")
     outcome = train_evaluate_save(
         config,
@@ -116,6 +156,7 @@ def run_train(args: argparse.Namespace) -> int:
         data_path=args.data,
         models_directory=args.models_dir,
         made_with=args.command_line,
+        spec=spec,
     )
     print(f"Test accuracy: {outcome.evaluation.accuracy:.4f}")
     print(f"Saved to {outcome.record.folder}")
@@ -166,14 +207,14 @@ def run_models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([model_summary(record) for record in records], indent=2))
         return 0
-    print(f"{'id':<24} {'made':<26} {'test acc':>8}  recipe")
+    print(f"{'id':<24} {'made':<26} {'test acc':>8}  {'network':<{NETWORK_WIDTH}}  recipe")
     for record in records:
         summary = model_summary(record)
         accuracy = summary["test_accuracy"]
         print(
             f"{summary['id']:<24} {summary['created_at'] or '?':<26} "
             f"{f'{accuracy:.4f}' if accuracy is not None else '?':>8}  "
-            f"{record.recipe_text}"
+            f"{record.architecture_text:<{NETWORK_WIDTH}}  {record.recipe_text}"
         )
     return 0
 
@@ -188,9 +229,43 @@ def model_summary(record: ModelRecord) -> dict:
         "created_at": metadata.created_at,
         "test_accuracy": metadata.test_accuracy,
         "training_seconds": metadata.training_seconds,
+        "parameters": metadata.parameters,
+        "architecture": record.architecture,
         "config": record.training_config,
         "parent_model": metadata.parent.key if metadata.parent else None,
         "path": str(record.model_file),
+    }
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    """The networks ``train --preset`` offers: size, cost and shapes (nothing is built)."""
+    if args.json:
+        print(json.dumps([preset_summary(name) for name in PRESETS], indent=2))
+        return 0
+    print(f"{'preset':<8} {'network':<12} {'parameters':>10} {'FLOPs per digit':>16} {'x seed':>6}")
+    for name, spec in PRESETS.items():
+        print(
+            f"{name:<8} {PRESET_LABELS[name]:<12} {spec.parameters:>10,} "
+            f"{flops_text(spec.flops_per_sample):>16} "
+            f"{spec.flops_per_sample / SEED.flops_per_sample:>6.2f}"
+        )
+        print(f"  layers: {spec.describe()}")
+        print(f"  shapes: {spec.shapes_text()}")
+    return 0
+
+
+def preset_summary(name: str) -> dict:
+    """What ``presets --json`` prints for one preset; its "spec" is what ``--spec`` reads."""
+    spec = PRESETS[name]
+    return {
+        "name": name,
+        "label": PRESET_LABELS[name],
+        "parameters": spec.parameters,
+        "flops_per_sample": spec.flops_per_sample,
+        "flops_vs_seed": round(spec.flops_per_sample / SEED.flops_per_sample, 4),
+        "layers": spec.describe(),
+        "shapes": spec.shapes_text(),
+        "spec": spec.to_dict(),
     }
 
 
@@ -272,6 +347,21 @@ def build_parser() -> argparse.ArgumentParser:
         f"{TUNED.batch_size}, warm-up + cosine learning rate to a {TUNED.learning_rate:g} peak, "
         "light shifts and rotations. The options below change it.",
     )
+    network = train_parser.add_mutually_exclusive_group()
+    network.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="seed",
+        help="the network: seed (the product's CNN, the default), tiny, wide, deep, lenet5, "
+        "or dense (no convolutions); `presets` lists their sizes and shapes",
+    )
+    network.add_argument(
+        "--spec",
+        type=Path,
+        metavar="FILE.json",
+        help="a network of your own: a JSON object with conv_blocks and dense_layers, as a "
+        'preset\'s "spec" in `presets --json`',
+    )
     train_parser.add_argument("--epochs", type=int, help=f"default {DEFAULTS.epochs}")
     train_parser.add_argument("--batch-size", type=int, help=f"default {DEFAULTS.batch_size}")
     train_parser.add_argument(
@@ -343,12 +433,20 @@ def build_parser() -> argparse.ArgumentParser:
     read_parser.add_argument("--json", action="store_true", help="machine-readable output")
     read_parser.set_defaults(handler=run_read)
 
-    models_parser = commands.add_parser("models", help="list the models: id, made, recipe, score")
+    models_parser = commands.add_parser(
+        "models", help="list the models: id, made, score, network, recipe"
+    )
     models_parser.add_argument("--json", action="store_true", help="machine-readable output")
     models_parser.add_argument(
         "--models-dir", help="trained models folder (default: $MNIST_CNN_MODELS_DIR)"
     )
     models_parser.set_defaults(handler=run_models)
+
+    presets_parser = commands.add_parser(
+        "presets", help="list the networks train --preset offers: parameters, FLOPs, shapes"
+    )
+    presets_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    presets_parser.set_defaults(handler=run_presets)
 
     for sub in (train_parser, evaluate_parser, calibrate_parser):
         sub.add_argument("--data", help="path to mnist.npz (default: $MNIST_NPZ, else download)")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_cnn.cli import build_parser, main, train_config
+from mnist_cnn.architecture import PRESETS, SEED, ModelSpec
+from mnist_cnn.cli import build_parser, main, network_spec, train_config
 from mnist_cnn.model import build_model
 from mnist_cnn.store import bundled_record, save_model
 from mnist_cnn.training import TrainConfig
@@ -15,7 +16,7 @@ from sketchbook.composed_numbers import compose, on_paper, sketch_digit_ink
 from sketchbook.sketches import render_sketch
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "read", "models"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "read", "models", "presets"])
 def test_help_for_each_command(command):
     done = subprocess.run(
         [sys.executable, "-m", "mnist_cnn", command, "--help"], capture_output=True, text=True
@@ -28,9 +29,17 @@ def test_train_saves_a_model_that_says_how_it_was_made(sample_npz, isolated_mode
     assert main(["train", "--epochs", "1", "--data", str(sample_npz)]) == 0
     output = capsys.readouterr().out
     assert "epoch 1/1: loss" in output and "Test accuracy:" in output
+    lines = output.splitlines()
+    assert lines[:3] == [
+        "Network: Seed: conv 32 3x3 + pool · conv 64 3x3 + pool · dense 64",
+        "  121,930 parameters, 5.06 MFLOPs per digit (1.00x the seed CNN's)",
+        "  shapes: 28x28x1 -> 26x26x32 -> 13x13x32 -> 11x11x64 -> 5x5x64 -> 1600 -> 64 -> 10",
+    ]
+    assert lines[3].startswith("Recipe: ")
     (folder,) = isolated_models_dir.iterdir()
     metadata = json.loads((folder / "metadata.json").read_text())
     assert metadata["made_with"] == f"python -m mnist_cnn train --epochs 1 --data {sample_npz}"
+    assert metadata["architecture"] == SEED.to_dict() and metadata["parameters"] == 121_930
 
 
 def test_train_takes_the_tuned_recipe_and_records_it(sample_npz, isolated_models_dir, capsys):
@@ -137,17 +146,143 @@ def test_models_lists_ids_for_people_and_scripts(sample_npz, isolated_models_dir
     capsys.readouterr()
     assert main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:3] == ["id", "made", "test"]
+    assert lines[0].split() == ["id", "made", "test", "acc", "network", "recipe"]
     assert lines[1].startswith("bundled ") and " 10 epochs · " in lines[1]
+    assert "  Seed · 121,930 parameters  " in lines[1]
     assert lines[2].startswith(folder.name) and " 1 epoch · " in lines[2]
+    assert "  Seed · 121,930 parameters  " in lines[2]
     assert main(["models", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [m["id"] for m in listed] == ["bundled", folder.name]
     assert listed[1]["config"]["epochs"] == 1 and 0 < listed[1]["test_accuracy"] <= 1
+    assert listed[1]["parameters"] == 121_930 and listed[1]["architecture"] == SEED.to_dict()
     assert main(["evaluate", "--model", folder.name, "--data", str(sample_npz)]) == 0
     assert f"{listed[1]['test_accuracy']:.4f}" in capsys.readouterr().out
     assert main(["evaluate", "--model", "no-such-id", "--data", str(sample_npz)]) == 2
     assert "No model with id 'no-such-id'" in capsys.readouterr().err
+
+
+def test_train_a_preset_says_its_network_and_models_lists_it(
+    sample_npz, isolated_models_dir, capsys
+):
+    assert main(["train", "--preset", "tiny", "--epochs", "1", "--data", str(sample_npz)]) == 0
+    output = capsys.readouterr().out
+    assert output.startswith(
+        "Network: Tiny: conv 8 3x3 + pool · conv 16 3x3 + pool\n"
+        "  5,258 parameters, 0.38 MFLOPs per digit (0.08x the seed CNN's)\n"
+    )
+    assert "Test accuracy:" in output
+    (folder,) = isolated_models_dir.iterdir()
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["architecture"] == PRESETS["tiny"].to_dict()
+    assert metadata["parameters"] == 5_258
+    assert main(["models"]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if folder.name in line]
+    assert "  Tiny · 5,258 parameters  " in line
+
+
+def test_train_a_network_from_a_spec_file(sample_npz, isolated_models_dir, tmp_path, capsys):
+    spec_file = tmp_path / "small.json"
+    spec_file.write_text(
+        json.dumps({"conv_blocks": [{"filters": 4}], "dense_layers": [{"units": 16}]})
+    )
+    args = ["train", "--spec", str(spec_file), "--epochs", "1", "--data", str(sample_npz)]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == [
+        "Network: Custom: conv 4 3x3 + pool · dense 16",
+        "  11,042 parameters, 0.07 MFLOPs per digit (0.01x the seed CNN's)",
+        "  shapes: 28x28x1 -> 26x26x4 -> 13x13x4 -> 676 -> 16 -> 10",
+    ]
+    (folder,) = isolated_models_dir.iterdir()
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["parameters"] == 11_042  # what Keras counted in the built model
+    assert ModelSpec.from_dict(metadata["architecture"]) == ModelSpec.from_dict(
+        json.loads(spec_file.read_text())
+    )
+    assert metadata["architecture"]["preset"] == "custom"
+    assert main(["models", "--json"]) == 0
+    (listed,) = [m for m in json.loads(capsys.readouterr().out) if m["id"] == folder.name]
+    assert listed["parameters"] == 11_042 and listed["architecture"]["preset"] == "custom"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read it (No such file or directory)"),
+        ("conv 32, dense 64", "not JSON (Expecting value: line 1 column 1 (char 0))"),
+        (
+            json.dumps({"conv_blocks": [{"filters": 8}] * 4}),
+            "not a network spec: conv block 4 (3x3, no padding) would shrink its maps below 1x1",
+        ),
+        (
+            json.dumps({"conv_blocks": [{"filters": 8, "size": 3}]}),
+            "not a network spec: conv_blocks item 1: unknown keys size",
+        ),
+        (json.dumps([{"filters": 8}]), "not a network spec: a network spec is a JSON object"),
+    ],
+    ids=["missing", "not-json", "maps-below-1x1", "unknown-key", "not-an-object"],
+)
+def test_a_bad_spec_file_is_a_one_line_error_before_anything_runs(
+    sample_npz, isolated_models_dir, tmp_path, capsys, content, message
+):
+    spec_file = tmp_path / "network.json"
+    if content is not None:
+        spec_file.write_text(content)
+    args = ["train", "--spec", str(spec_file), "--epochs", "1", "--data", str(sample_npz)]
+    assert main(args) == 2
+    output = capsys.readouterr()
+    assert output.out == ""
+    (line,) = output.err.splitlines()
+    assert line.startswith(f"error: --spec {spec_file}: {message}")
+    assert not isolated_models_dir.exists() or not any(isolated_models_dir.iterdir())
+
+
+def test_the_network_is_a_preset_or_a_spec_file_never_both(tmp_path):
+    parser = build_parser()
+    assert network_spec(parser.parse_args(["train"])) == SEED
+    assert network_spec(parser.parse_args(["train", "--preset", "lenet5"])) == PRESETS["lenet5"]
+    done = subprocess.run(
+        [sys.executable, "-m", "mnist_cnn", "train", "--preset", "tiny", "--spec", "x.json"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "argument --spec: not allowed with argument --preset" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "mnist_cnn", "train", "--preset", "huge"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "argument --preset: invalid choice: 'huge'" in done.stderr
+
+
+def test_presets_lists_each_network_with_its_size_cost_and_shapes(capsys):
+    assert main(["presets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "preset",
+        "network",
+        "parameters",
+        "FLOPs",
+        "per",
+        "digit",
+        "x",
+        "seed",
+    ]
+    rows = {line.split()[0]: line for line in lines[1:] if not line.startswith(" ")}
+    assert list(rows) == list(PRESETS)
+    assert rows["seed"].split() == ["seed", "Seed", "121,930", "5.06", "MFLOPs", "1.00"]
+    assert rows["tiny"].split() == ["tiny", "Tiny", "5,258", "0.38", "MFLOPs", "0.08"]
+    assert rows["dense"].split() == ["dense", "Dense", "only", "109,386", "0.22", "MFLOPs", "0.04"]
+    assert "  shapes: 28x28x1 -> 784 -> 128 -> 64 -> 10" in lines
+    assert main(["presets", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [entry["name"] for entry in listed] == list(PRESETS)
+    for entry in listed:  # each "spec" is a file --spec reads back as that preset
+        assert ModelSpec.from_dict(entry["spec"]) == PRESETS[entry["name"]]
+        assert entry["parameters"] == PRESETS[entry["name"]].parameters
+    assert listed[2]["label"] == "Wide" and listed[2]["flops_vs_seed"] == 3.8455
 
 
 def test_train_into_an_unwritable_folder_fails_before_training(sample_npz, tmp_path, capsys):
