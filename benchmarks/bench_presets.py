@@ -16,6 +16,11 @@ which also traces the train step, and the median of the later epochs, the steady
 ratio uses the later epochs (the first, when a run has only one). Accuracy is the median over
 the seeds (with the range), and its difference from the seed CNN's median, in points.
 
+It also checks the Train page's estimate of the time per epoch (``mnist_cnn.speed``): the
+server's speed is measured once, in a fresh process before the first round, as the page
+measures it, and each preset's estimate is printed beside its measured later epochs (the
+estimate leaves out the epoch's validation pass, a few % of it).
+
 Prints a Markdown table for the README, with the device it ran on (CPU or GPU, nothing here is
 specific to either) and the load average before and after.
 
@@ -43,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mnist_cnn.architecture import PRESET_LABELS, PRESETS, SEED  # noqa: E402 (pure Python)
+from mnist_cnn.speed import TrainingSpeed  # noqa: E402 (TensorFlow only when it measures)
 
 REFERENCE = "seed"
 DEFAULT_SEEDS = 3
@@ -77,6 +83,25 @@ def run_worker(name: str, epochs: int, seed: int, images: int | None) -> dict:
         "test_accuracy": evaluate(result.model, x_test, y_test).accuracy,
         "device": device_name(),
     }
+
+
+def speed_worker(batch_size: int) -> dict:
+    """The Train page's measurement of this machine's speed (called in a fresh subprocess)."""
+    from dataclasses import asdict
+
+    from mnist_cnn.speed import training_speed
+
+    return asdict(training_speed(batch_size))
+
+
+def measure_speed() -> TrainingSpeed:
+    from mnist_cnn.training import TUNED_BATCH_SIZE
+
+    command = [sys.executable, __file__, "speed", str(TUNED_BATCH_SIZE)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring the speed failed:\n{done.stderr[-3000:]}")
+    return TrainingSpeed(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def device_name() -> str:
@@ -136,9 +161,11 @@ def run_rounds(
     return runs
 
 
-def summarise(name: str, runs: list[dict], reference: list[dict]) -> dict:
-    """One preset's figures, its time against the seed CNN's run of the same round."""
+def summarise(name: str, runs: list[dict], reference: list[dict], speed: TrainingSpeed) -> dict:
+    """One preset's figures, its time against the seed CNN's run of the same round, and the
+    Train page's estimate of its epoch."""
     spec = PRESETS[name]
+    trained_on = round(runs[0]["training_images"] * (1 - runs[0]["validation_split"]))
     accuracies = [run["test_accuracy"] for run in runs]
     steady = [steady_epoch_seconds(run) for run in runs]
     ratios = [
@@ -156,6 +183,7 @@ def summarise(name: str, runs: list[dict], reference: list[dict]) -> dict:
         "later_epoch_seconds": None if None in steady else statistics.median(steady),
         "epoch_time_vs_seed": statistics.median(ratios),
         "epoch_time_vs_seed_per_round": ratios,
+        "estimated_epoch_seconds": speed.seconds_per_epoch(spec, trained_on),
         "training_seconds": statistics.median(run["seconds"] for run in runs),
         "test_accuracy": statistics.median(accuracies),
         "test_accuracy_min": min(accuracies),
@@ -169,9 +197,9 @@ def markdown_table(summaries: dict[str, dict], seeds: int) -> str:
     accuracy = "" if seeds == 1 else f", median of {seeds} seeds (min{DASH}max)"
     lines = [
         f"| Network | Parameters | FLOPs per digit (vs seed) | First epoch ({seconds}) | "
-        f"Later epochs, per epoch ({seconds}) | Time per epoch vs seed | "
-        f"Test accuracy{accuracy} | vs seed |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"Later epochs, per epoch ({seconds}) | Train page's estimate (s) | "
+        f"Time per epoch vs seed | Test accuracy{accuracy} | vs seed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, figures in summaries.items():
         later = figures["later_epoch_seconds"]
@@ -188,6 +216,7 @@ def markdown_table(summaries: dict[str, dict], seeds: int) -> str:
             f"{figures['flops_per_sample'] / 1e6:.2f} M ({figures['flops_vs_seed']:.2f}x) | "
             f"{seconds_text(figures['first_epoch_seconds'])} | "
             f"{DASH if later is None else seconds_text(later)} | "
+            f"{seconds_text(figures['estimated_epoch_seconds'])} | "
             f"{figures['epoch_time_vs_seed']:.2f}x | {figures['test_accuracy']:.2%}{spread} | "
             f"{difference} |"
         )
@@ -213,6 +242,8 @@ def main() -> None:
     worker.add_argument("epochs", type=int)
     worker.add_argument("seed", type=int)
     worker.add_argument("images", type=int, nargs="?")
+    speed = parts.add_parser("speed", help="measure the speed as the Train page does (internal)")
+    speed.add_argument("batch_size", type=int)
     parser.add_argument(
         "--seeds",
         type=int,
@@ -243,13 +274,18 @@ def main() -> None:
     if args.part == "worker":
         print(json.dumps(run_worker(args.preset, args.epochs, args.seed, args.images)))
         return
+    if args.part == "speed":
+        print(json.dumps(speed_worker(args.batch_size)))
+        return
     if args.seeds < 1 or args.epochs < 1 or (args.images is not None and args.images < 1):
         parser.error("--seeds, --epochs and --images must be at least 1")
     names = chosen_presets(args.presets)
     load_before = os.getloadavg()
+    speed = measure_speed()
+    print(f"this machine's speed, as the Train page measures it: {speed}", flush=True)
     runs = run_rounds(names, args.seeds, args.epochs, args.images, args.log)
     load_after = os.getloadavg()
-    summaries = {name: summarise(name, runs[name], runs[REFERENCE]) for name in names}
+    summaries = {name: summarise(name, runs[name], runs[REFERENCE], speed) for name in names}
     first = runs[REFERENCE][0]
     print(
         f"\nTuned recipe, {args.epochs} epoch(s), {first['training_images']:,} training images "
@@ -272,6 +308,7 @@ def main() -> None:
             },
             "device": first["device"],
             "load_average": {"before": load_before, "after": load_after},
+            "speed": vars(speed),
             "presets": summaries,
             "runs": [run for name in names for run in runs[name]],
         }
