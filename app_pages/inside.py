@@ -25,18 +25,27 @@ if digit is None:
 
 outputs = inside_view.overview(loaded, digit)
 
+convolutional = inside_view.has_convolutions(loaded.model)
 st.subheader("Layer by layer")
 st.caption(
     "Each small square is one feature map: bright where the filter behind it found what it "
     "looks for. One colour scale per layer, from black (0) to its brightest unit."
+    if convolutional
+    else "This network has no convolutions, so no feature maps: flatten lays the pixels out in "
+    "one row, and each bar is one dense unit, long where it fires for this digit (ReLU switches "
+    "a unit off at 0)."
 )
 inside_view.layers(loaded.model, outputs)
 
-st.subheader("One feature map up close")
-inside_view.feature_map(loaded, digit)
+if convolutional:
+    st.subheader("One feature map up close")
+    inside_view.feature_map(loaded, digit)
 
-st.subheader("Conv 1's filters")
-inside_view.conv1_filters(loaded.model)
+    st.subheader("Conv 1's filters")
+    inside_view.conv1_filters(loaded.model)
+else:
+    st.subheader("No feature maps or filters")
+    inside_view.no_convolutions(loaded.model)
 
 st.subheader("Which pixels decided")
 inside_view.why(loaded, digit, list(outputs.values())[-1])
@@ -49,7 +58,12 @@ map_view.digit_map(loaded, digit.image)
 
 st.subheader("What breaks it")
 st.caption(
-    "Push the digit around and watch the answer. Convolutions forgive small shifts; "
-    "nothing in MNIST taught the model a digit on its side."
+    "Push the digit around and watch the answer. "
+    + (
+        "Convolutions forgive small shifts; "
+        if convolutional
+        else "Without convolutions, only what MNIST's variety taught it forgives a shift; "
+    )
+    + "nothing in MNIST taught the model a digit on its side."
 )
 inside_view.probe(loaded, digit)

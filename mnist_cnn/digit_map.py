@@ -1,6 +1,7 @@
 """A map of what the model learnt: the test digits' penultimate features, flattened to 2D.
 
-Each test digit is a point of 64 numbers (`mnist_cnn.features`). Two layouts turn those points
+Each test digit is a point of the numbers the model's last layer takes (`mnist_cnn.features`:
+64 for the seed CNN). Two layouts turn those points
 into a map; a model that has learnt its digits well draws ten clouds, one a digit, and the
 misread digits sit between the clouds they were confused by.
 

@@ -1,10 +1,11 @@
 """What the model makes of one digit: every layer's output, and which pixels decided the answer.
 
 `activations` runs the digit through the model once and keeps what each layer hands to the next:
-the feature maps of the two convolution and pooling blocks, the flattened vector, the 64 dense
-units and the ten probabilities. `saliency` answers the other question people ask of a
-classifier, *why this answer?*, as a 28x28 map of how much each pixel pushed one digit up
-(positive) or down (negative).
+for the seed CNN the feature maps of the two convolution and pooling blocks, the flattened
+vector, the 64 dense units and the ten probabilities; for any other network its own layers
+(batch normalisation and dropout run as at inference, dropout passing everything).
+`saliency` answers the other question people ask of a classifier, *why this answer?*, as a
+28x28 map of how much each pixel pushed one digit up (positive) or down (negative).
 
 Saliency does not measure the probability itself. A well-trained model is near 100% sure of most
 digits, and near 1 the softmax is flat: the probability hardly moves when a pixel changes, so its
@@ -272,23 +273,61 @@ def conv_filters(model: keras.Model, layer_name: str) -> np.ndarray:
 def receptive_field(model: keras.Model, layer_name: str, row: int, col: int) -> tuple[slice, slice]:
     """The rows and columns of the 28x28 input that unit (row, col) of a layer's maps sees.
 
-    Walks back from the layer to the input: a 3x3 convolution widens the field by 2 pixels, a
-    2x2 pooling doubles it. Conv 1's units see 3x3 pixels, conv 2's 8x8, pool 2's 10x10.
+    Walks back from the layer to the input. A k x k convolution widens the field by k - 1
+    pixels, a 2x2 pooling doubles it; batch normalisation and dropout work pixel by pixel and
+    leave it as it is. A "same"-padded layer centres its window on the unit, so the field starts
+    (k - 1) // 2 pixels earlier (TensorFlow puts an uneven padding's extra zero after). Where a
+    window hangs over the edge it sees padding zeros, not the image, so the field is clipped to
+    each layer's input on the way back. The seed CNN's conv 1 units see 3x3 pixels, conv 2's
+    8x8, pool 2's 10x10; LeNet-5's padded 5x5 conv 1 sees 5x5, 3x5 on the top row and 3x3 in a
+    corner.
     """
-    top, bottom, left, right = row, row, col, col
     layers = _sequential_layers(model)
     names = [layer.name for layer in layers]
     if layer_name not in names:
         raise ValueError(f"no layer named {layer_name!r}")
-    for layer in reversed(layers[: names.index(layer_name) + 1]):
+    traced = layers[: names.index(layer_name) + 1]
+    # Each layer's input and output shapes, worked out forward from the image's shape alone.
+    shapes = [(1, *INPUT_SHAPE)]
+    for layer in traced:
+        shapes.append(tuple(layer.compute_output_shape(shapes[-1])))
+    if len(shapes[-1]) != len(shapes[0]):
+        raise ValueError(f"layer {layer_name!r} has no feature maps to trace back")
+    height, width = shapes[-1][1:3]
+    if not (0 <= row < height and 0 <= col < width):
+        raise ValueError(
+            f"unit ({row}, {col}) is outside the {height}x{width} maps of {layer_name!r}"
+        )
+    rows, cols = (row, row), (col, col)
+    for layer, before, after in reversed(list(zip(traced, shapes, shapes[1:], strict=False))):
+        if isinstance(layer, _PIXELWISE_LAYERS):
+            continue
         if isinstance(layer, keras.layers.Conv2D):
+            if tuple(layer.dilation_rate) != (1, 1):
+                raise ValueError(f"layer {layer.name!r} is dilated; only dilation 1 is traced back")
             size, strides = layer.kernel_size, layer.strides
         elif isinstance(layer, keras.layers.MaxPooling2D):
             size, strides = layer.pool_size, layer.strides
         else:
             raise ValueError(f"layer {layer.name!r} has no feature maps to trace back")
-        if layer.padding != "valid":
-            raise ValueError(f"layer {layer.name!r} pads its input; only 'valid' is traced back")
-        top, bottom = top * strides[0], bottom * strides[0] + size[0] - 1
-        left, right = left * strides[1], right * strides[1] + size[1] - 1
-    return slice(top, bottom + 1), slice(left, right + 1)
+        rows = _window_back(rows, size[0], strides[0], layer.padding, before[1], after[1])
+        cols = _window_back(cols, size[1], strides[1], layer.padding, before[2], after[2])
+    return slice(rows[0], rows[1] + 1), slice(cols[0], cols[1] + 1)
+
+
+# Layers that change each value on its own (or zero it, in training): a unit sees what the
+# unit at the same place in the layer before saw.
+_PIXELWISE_LAYERS = (keras.layers.BatchNormalization, keras.layers.Dropout)
+
+
+def _window_back(
+    units: tuple[int, int], size: int, stride: int, padding: str, before: int, after: int
+) -> tuple[int, int]:
+    """Along one axis: the first and last input positions that the windows of output units
+    ``units`` (first, last) cover, for a layer from ``before`` positions to ``after``."""
+    # TensorFlow's "same" padding: the zeros the windows need, the larger half after the input.
+    padded = max((after - 1) * stride + size - before, 0) if padding == "same" else 0
+    first, last = units
+    start = first * stride - padded // 2
+    end = last * stride + size - 1 - padded // 2
+    return max(start, 0), min(end, before - 1)

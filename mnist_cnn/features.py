@@ -1,9 +1,11 @@
 """What the model has made of a digit just before it decides: its penultimate-layer features.
 
 The last layer of the app's models is a Dense softmax over ten digits, so the layer before it
-(the seed CNN's 64 ReLU units) is where the network has already turned pixels into the evidence
-it decides from. Two digits close together there look alike *to the model*, whatever their
-pixels say: the nearest-neighbour index (`mnist_cnn.neighbours`) and the map of the test digits
+is where the network has already turned pixels into the evidence it decides from: the seed
+CNN's 64 ReLU units, Tiny's 400 flattened map values (it has no hidden dense layer), Deep's 128
+units through their dropout, which passes everything at inference (``training=False``). Two
+digits close together there look alike *to the model*, whatever their pixels say: the
+nearest-neighbour index (`mnist_cnn.neighbours`) and the map of the test digits
 (`mnist_cnn.digit_map`) both work in this space.
 
 The features come from one compiled function per model, traced once with a fixed signature and

@@ -44,7 +44,13 @@ DETAIL_ZOOM = 10  # one enlarged feature map or patch
 METHOD_NAMES = {"integrated_gradients": "Integrated gradients", "occlusion": "Occlusion"}
 # Saliency colours saturate at this quantile of |value|: a few extreme pixels would fade the rest.
 SALIENCY_FULL_COLOUR_QUANTILE = 0.99
-MAP_COLUMNS = {32: 4, 64: 8}  # mosaic columns for a layer with this many maps
+# Past this many layers (map mosaics, dense layers and the output) one row gets too narrow to
+# read: the dense layers and the output move to a row of their own. The seed CNN has 6.
+MAX_LAYERS_IN_ONE_ROW = 6
+DENSE_WIDTH, OUTPUT_WIDTH = 6, 5  # their columns' widths, next to a mosaic's (its map columns)
+KERNEL_COLUMNS = 8  # one filter's kernels, one per map of the layer before, 8 to a row
+FILTER_COLUMNS = 16  # conv 1's filters, 16 to a row
+FILTERS_WIDTH = 700  # px, at most
 ROTATE_LABEL = "Rotate (degrees, counter-clockwise)"
 STROKE_LABEL = "Thin (-) or thicken (+) the strokes (px)"
 PROBE_DEFAULTS = {
@@ -134,21 +140,64 @@ def _sweep(
 
 
 def layer_titles(model: keras.Model) -> dict[str, str]:
-    """Readable titles for the layers: 'Conv 1', 'Pool 1', ..., 'Dense', 'Output'."""
+    """Readable titles for the layers: 'Conv 1', 'Batch norm 1', 'Pool 1', 'Dropout 1', ...,
+    'Flatten', 'Dense' (numbered when there are several), 'Output'."""
+    hidden_dense = sum(isinstance(layer, keras.layers.Dense) for layer in model.layers[:-1])
     titles, counts = {}, {}
     for position, layer in enumerate(model.layers):
-        kind = {
-            keras.layers.Conv2D: "Conv",
-            keras.layers.MaxPooling2D: "Pool",
-            keras.layers.Flatten: "Flatten",
-            keras.layers.Dense: "Dense",
-        }.get(type(layer), type(layer).__name__)
         if position == len(model.layers) - 1:
             titles[layer.name] = "Output"
             continue
+        kind = _KIND_TITLES.get(type(layer), type(layer).__name__)
         counts[kind] = counts.get(kind, 0) + 1
-        titles[layer.name] = f"{kind} {counts[kind]}" if kind in ("Conv", "Pool") else kind
+        numbered = kind in _NUMBERED_KINDS or (kind == "Dense" and hidden_dense > 1)
+        titles[layer.name] = f"{kind} {counts[kind]}" if numbered else kind
     return titles
+
+
+_KIND_TITLES = {
+    keras.layers.Conv2D: "Conv",
+    keras.layers.BatchNormalization: "Batch norm",
+    keras.layers.MaxPooling2D: "Pool",
+    keras.layers.Dropout: "Dropout",
+    keras.layers.Flatten: "Flatten",
+    keras.layers.Dense: "Dense",
+}
+# Kinds a network may have several of, told apart by their number; one Dense stays "Dense".
+_NUMBERED_KINDS = ("Conv", "Batch norm", "Pool", "Dropout")
+# The layers whose maps the mosaics show. Batch norm and dropout are left out: they keep the
+# maps' shape, and at inference only rescale (batch norm) or pass (dropout) what they get.
+_MAP_LAYERS = (keras.layers.Conv2D, keras.layers.MaxPooling2D)
+
+
+def convolutions(model: keras.Model) -> list[keras.layers.Conv2D]:
+    """The model's convolution layers, in order: none for a dense-only network."""
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+
+
+def has_convolutions(model: keras.Model) -> bool:
+    """Whether there are feature maps and filters to show (not for the dense-only network)."""
+    return bool(convolutions(model))
+
+
+def mosaic_columns(count: int) -> int:
+    """How many maps a mosaic puts in a row: the largest power of two whose square is at most
+    ``count``. A mosaic is then from square to under four times as tall as wide (6 maps 2x3, 8
+    2x4, 16 4x4, 32 4x8, 64 8x8, 128 8x16): a layer with more maps is drawn taller, so its maps
+    stay as large as its neighbours' in a row of columns sized by map columns."""
+    return 1 << (max(count, 1).bit_length() - 1) // 2
+
+
+def no_convolutions(model: keras.Model) -> None:
+    """Say why a network without convolutions has no feature maps or filters to show."""
+    first_dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
+    st.info(
+        "This network has no convolutions, so there are no feature maps or filters to show. "
+        f"Its first dense layer's {first_dense.units} units each weigh all {IMAGE_SIDE**2} "
+        "pixels at once, wherever they are: their bars in Layer by layer above show what it "
+        "makes of this digit, and Which pixels decided, below, which of its pixels mattered.",
+        icon=":material/info:",
+    )
 
 
 def overview(loaded: LoadedModel, digit: InsideDigit) -> dict:
@@ -167,43 +216,82 @@ def overview(loaded: LoadedModel, digit: InsideDigit) -> dict:
 
 
 def layers(model: keras.Model, outputs: dict) -> None:
-    """Every layer left to right: map mosaics on one colour scale each, then dense and output."""
+    """Every layer left to right: the convolutions' and poolings' map mosaics, on one colour
+    scale each, then every hidden dense layer (none, for a network whose flattened maps go
+    straight to the output), then the output."""
     titles = layer_titles(model)
-    maps = {name: value for name, value in outputs.items() if value.ndim == 3}
-    flat = [name for name, value in outputs.items() if value.ndim == 1]
-    dense, output = flat[-2], flat[-1]
-    widths = [MAP_COLUMNS.get(value.shape[-1], 8) for value in maps.values()]
-    columns = st.columns([*widths, 6, 5], gap="small")
+    kinds = {layer.name: layer for layer in model.layers}
+    names = list(outputs)
+    output = names[-1]
+    maps = {name: outputs[name] for name in names if isinstance(kinds[name], _MAP_LAYERS)}
+    dense = [name for name in names[:-1] if isinstance(kinds[name], keras.layers.Dense)]
+    widths = [mosaic_columns(value.shape[-1]) for value in maps.values()]
+    widths += [DENSE_WIDTH] * len(dense) + [OUTPUT_WIDTH]
+    if maps and len(widths) > MAX_LAYERS_IN_ONE_ROW:
+        columns = st.columns(widths[: len(maps)], gap="small")
+        columns += st.columns(widths[len(maps) :], gap="small")
+    else:
+        columns = st.columns(widths, gap="small")
     for column, (name, value) in zip(columns, maps.items(), strict=False):
         height, width, count = value.shape
-        columns_in_mosaic = MAP_COLUMNS.get(count, 8)
+        caption = f"{count} maps, {height}x{width}; brightest = {value.max():.2f}"
+        if value.min() < 0:  # batch norm before it can shift values below 0
+            caption += "; below 0 is black"
         column.markdown(f"**{titles[name]}**")
         column.image(
-            pictures.feature_maps(value, columns_in_mosaic, MAP_ZOOM),
-            caption=f"{count} maps, {height}x{width}; brightest = {value.max():.2f}",
+            pictures.feature_maps(value, mosaic_columns(count), MAP_ZOOM),
+            caption=caption,
             output_format="PNG",
             width="stretch",
         )
-    with columns[-2]:
-        st.markdown(f"**{titles[dense]}**")
-        chart_display.plotly(inside_charts.dense_figure(outputs[dense]), key="dense-layer")
-        st.caption(
-            f"{len(outputs[dense])} units. Before them, flatten lays the last maps out as one "
-            f"row of {list(maps.values())[-1].size:,} numbers."
-        )
+    for position, (column, name) in enumerate(zip(columns[len(maps) :], dense, strict=False)):
+        with column:
+            st.markdown(f"**{titles[name]}**")
+            chart_display.plotly(inside_charts.dense_figure(outputs[name]), key=f"dense-{name}")
+            st.caption(_dense_caption(model, outputs, name, first=position == 0))
     with columns[-1]:
         st.markdown(f"**{titles[output]}**")
         chart_display.plotly(inside_charts.output_figure(outputs[output]), key="output-layer")
-        st.caption("Softmax turns the ten scores into probabilities.")
+        before = outputs[names[-2]].size
+        st.caption(
+            "Softmax turns the ten scores into probabilities."
+            if dense
+            else f"No hidden dense layer: the ten scores come straight from flatten's "
+            f"{before:,} numbers, and softmax turns them into probabilities."
+        )
+
+
+def _dense_caption(model: keras.Model, outputs: dict, name: str, first: bool) -> str:
+    """What a hidden dense layer's bars are, and what it is fed."""
+    names = list(outputs)
+    position = names.index(name)
+    units = outputs[name].size
+    before = outputs[names[position - 1]].size if position else IMAGE_SIDE**2
+    if first:
+        laid_out = "the last maps" if has_convolutions(model) else "the digit's 28x28 pixels"
+        text = (
+            f"{units} units. Before them, flatten lays {laid_out} out as one row of "
+            f"{before:,} numbers."
+        )
+    else:
+        text = f"{units} units, each fed by all {before:,} numbers of the layer before."
+    following = names[position + 1] if position + 1 < len(names) else None
+    if following and isinstance(model.get_layer(following), keras.layers.Dropout):
+        text += " The dropout after them drops units only in training; here it passes them all."
+    return text
 
 
 @st.fragment
 def feature_map(loaded: LoadedModel, digit: InsideDigit) -> None:
-    """One feature map enlarged, the filter that made it, and what its strongest unit saw."""
+    """One feature map enlarged, the filter that made it, and what its strongest unit saw;
+    for a network without convolutions, why there is none."""
     model = loaded.model
+    convs = [layer.name for layer in convolutions(model)]
+    if not convs:
+        no_convolutions(model)
+        return
     outputs = _layer_outputs(loaded.record.id, digit.image.tobytes(), model)
     titles = layer_titles(model)
-    convs = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     pick_column, map_column, filter_column, patch_column = st.columns([3, 3, 4, 3], gap="medium")
     with pick_column:
         name = st.segmented_control(
@@ -226,18 +314,19 @@ def feature_map(loaded: LoadedModel, digit: InsideDigit) -> None:
             width="stretch",
         )
     filters = conv_filters(model, name)[number - 1]
+    kernel = "x".join(str(side) for side in filters.shape[1:])
     with filter_column:
         if filters.shape[0] == 1:
             st.image(
                 pictures.signed_mosaic(filters, 1, DETAIL_ZOOM * 4),
-                caption="Its 3x3 filter (red adds, blue subtracts)",
+                caption=f"Its {kernel} filter (red adds, blue subtracts)",
                 output_format="PNG",
                 width=180,
             )
         else:
             st.image(
-                pictures.signed_mosaic(filters, 8, DETAIL_ZOOM),
-                caption=f"Its {filters.shape[0]} 3x3 kernels, one per map of the layer before "
+                pictures.signed_mosaic(filters, min(len(filters), KERNEL_COLUMNS), DETAIL_ZOOM),
+                caption=f"Its {filters.shape[0]} {kernel} kernels, one per map of the layer before "
                 "(red adds, blue subtracts)",
                 output_format="PNG",
                 width="stretch",
@@ -253,15 +342,20 @@ def feature_map(loaded: LoadedModel, digit: InsideDigit) -> None:
 
 
 def conv1_filters(model: keras.Model) -> None:
-    """Conv 1's filters as a grid: the first thing the model looks for."""
-    first = next(layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
-    filters = conv_filters(model, first)[:, 0]
+    """Conv 1's filters as a grid: the first thing the model looks for; for a network without
+    convolutions, why there are none."""
+    if not has_convolutions(model):
+        no_convolutions(model)
+        return
+    filters = conv_filters(model, convolutions(model)[0].name)[:, 0]
+    picture = pictures.signed_mosaic(filters, min(len(filters), FILTER_COLUMNS), DETAIL_ZOOM * 2)
+    kernel = "x".join(str(side) for side in filters.shape[1:])
     st.image(
-        pictures.signed_mosaic(filters, 16, DETAIL_ZOOM * 2),
-        caption=f"{len(filters)} filters of 3x3 weights: red adds the pixel under it, blue "
+        picture,
+        caption=f"{len(filters)} filters of {kernel} weights: red adds the pixel under it, blue "
         "subtracts it. Many are edge detectors: red on one side, blue on the other.",
         output_format="PNG",
-        width=700,
+        width=min(FILTERS_WIDTH, picture.shape[1]),
     )
 
 

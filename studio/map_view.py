@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 
 from mnist_cnn.digit_map import PLACE_NEIGHBOURS, DigitMap, place_image
+from mnist_cnn.features import feature_size
 from mnist_cnn.shapes import DIGITS
 from mnist_cnn.store import LoadedModel
 from studio import chart_display, messages, resources
@@ -163,5 +164,6 @@ def show(loaded: LoadedModel, mapped: DigitMap, image: np.ndarray) -> None:
     st.caption(
         f"Each point is a test digit, coloured by its true label; the black star is "
         f"{YOUR_DIGIT}, {placed}. Hover for a digit's number and answer, click one to look "
-        "inside it. Clouds that touch here may still be apart in the 64 features."
+        "inside it. Clouds that touch here may still be apart in the model's "
+        f"{feature_size(loaded.model)} features."
     )

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from mnist_cnn.architecture import PRESETS
 from mnist_cnn.explain import activations, conv_filters, logits, receptive_field, saliency
 from mnist_cnn.inference import predict
 from mnist_cnn.model import build_model
@@ -85,9 +86,39 @@ def test_receptive_fields_grow_layer_by_layer(model) -> None:
     assert receptive_field(model, "max_pooling2d_1", 4, 4) == (slice(16, 26), slice(16, 26))
     with pytest.raises(ValueError, match="no feature maps"):
         receptive_field(model, "dense", 0, 0)
+    with pytest.raises(ValueError, match="outside the 11x11 maps"):
+        receptive_field(model, "conv2d_1", 11, 0)
+    with pytest.raises(ValueError, match="no layer named"):
+        receptive_field(model, "conv9", 0, 0)
     assert conv_filters(model, "conv2d_1").shape == (64, 32, 3, 3)
     with pytest.raises(ValueError, match="not a convolution"):
         conv_filters(model, "dense")
+
+
+def test_lenet5_fields_are_clipped_where_the_padding_hangs_over_the_edge() -> None:
+    model = build_model(spec=PRESETS["lenet5"])
+    # Conv 1 ("same", 5x5): its window is centred on the unit, 2 pixels either side.
+    assert receptive_field(model, "conv2d", 14, 14) == (slice(12, 17), slice(12, 17))
+    assert receptive_field(model, "conv2d", 0, 10) == (slice(0, 3), slice(8, 13))
+    assert receptive_field(model, "conv2d", 27, 27) == (slice(25, 28), slice(25, 28))
+    # Pool 1 doubles it; conv 2 (valid, 5x5) adds 4 pool units, 8 pixels.
+    assert receptive_field(model, "max_pooling2d", 5, 5) == (slice(8, 14), slice(8, 14))
+    assert receptive_field(model, "conv2d_1", 5, 5) == (slice(8, 22), slice(8, 22))
+    assert receptive_field(model, "conv2d_1", 0, 0) == (slice(0, 12), slice(0, 12))
+    assert receptive_field(model, "max_pooling2d_1", 4, 4) == (slice(14, 28), slice(14, 28))
+
+
+def test_deep_fields_pass_through_batch_norm_and_dropout() -> None:
+    model = build_model(spec=PRESETS["deep"])
+    assert receptive_field(model, "conv2d", 5, 5) == (slice(4, 7), slice(4, 7))
+    same = receptive_field(model, "max_pooling2d", 5, 5)
+    assert same == (slice(9, 13), slice(9, 13))
+    assert receptive_field(model, "batch_normalization", 10, 10) == (slice(9, 12), slice(9, 12))
+    assert receptive_field(model, "dropout", 5, 5) == same
+    # Conv 2 (3x3 "same" on the 14x14 pool 1 maps): 3 pool units, 6 conv 1 units, 8 pixels.
+    assert receptive_field(model, "conv2d_1", 5, 5) == (slice(7, 15), slice(7, 15))
+    assert receptive_field(model, "conv2d_2", 3, 3) == (slice(5, 23), slice(5, 23))
+    assert receptive_field(model, "dropout_2", 0, 0) == (slice(0, 15), slice(0, 15))
 
 
 def test_rejects_wrong_shapes_methods_and_digits(model) -> None:

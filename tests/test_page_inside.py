@@ -1,5 +1,6 @@
 """The Inside page under Streamlit's AppTest: with no digit yet, with a drawn (uploaded) one,
-and with a test digit opened from the Evaluate page's gallery."""
+with a test digit opened from the Evaluate page's gallery, and with models of other network
+presets than the seed CNN (Tiny, LeNet-5, Deep, and Dense only, which has no convolutions)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import threading
 
 import numpy as np
+import pytest
 from apptest_support import (
     APP,
     DRAW,
@@ -21,11 +23,13 @@ from apptest_support import (
 )
 from streamlit.testing.v1 import AppTest
 
+from mnist_cnn.architecture import PRESETS
 from mnist_cnn.data import load_mnist
-from mnist_cnn.store import models_dir
+from mnist_cnn.model import build_model
+from mnist_cnn.store import models_dir, save_model
 from sketchbook.sketches import render_sketch
 from studio import map_view, resources, runtime
-from studio.inside_view import DIGIT_KEY, ROTATE_LABEL
+from studio.inside_view import DIGIT_KEY, ROTATE_LABEL, InsideDigit
 
 pytestmark = USE_APP_ENVIRONMENT
 
@@ -195,3 +199,111 @@ def test_the_tsne_layout_shows_progress_then_the_map_and_keeps_it_on_disk() -> N
     assert [t["name"] for t in traces[0]["data"]][-1] == "this digit"
     assert any("placed among its 10 nearest test digits" in c.value for c in app.caption)
     assert list((models_dir() / resources.MAPS_FOLDER).glob("*-tsne.npz"))
+
+
+# --- Other networks than the seed CNN ---------------------------------------------------------
+
+# What the page shows of each preset's layers, and what its feature-map section says: the
+# mosaics' titles (conv and pool layers only, not batch norm or dropout), the hidden dense
+# layers' titles, a caption only this network gets, conv 1's filter caption, and conv 2's
+# kernels once picked.
+PRESET_PAGES = {
+    "tiny": (
+        ["Conv 1", "Pool 1", "Conv 2", "Pool 2"],
+        [],
+        "No hidden dense layer: the ten scores come straight from flatten's 400 numbers",
+        "8 filters of 3x3 weights",
+        "Its 8 3x3 kernels",
+    ),
+    "lenet5": (
+        ["Conv 1", "Pool 1", "Conv 2", "Pool 2"],
+        ["Dense 1", "Dense 2"],
+        "84 units, each fed by all 120 numbers of the layer before.",
+        "6 filters of 5x5 weights",
+        "Its 6 5x5 kernels",
+    ),
+    "deep": (
+        ["Conv 1", "Pool 1", "Conv 2", "Pool 2", "Conv 3", "Pool 3"],
+        ["Dense"],
+        "The dropout after them drops units only in training",
+        "32 filters of 3x3 weights",
+        "Its 32 3x3 kernels",
+    ),
+}
+NO_CONVOLUTIONS = "This network has no convolutions, so there are no feature maps or filters"
+
+
+def inside_a_preset(name: str, sample_mnist) -> AppTest:
+    """The Inside page on an untrained model of preset ``name`` (the newest model, so the
+    session's), looking at the sample's first test digit, a 7."""
+    spec = PRESETS[name]
+    save_model(build_model(spec=spec), {"architecture": spec.to_dict(), "made_with": "test"})
+    _, (images, labels) = sample_mnist
+    app = open_page(INSIDE)
+    assert any("Nothing to look inside yet" in info.value for info in app.info)
+    app.session_state[DIGIT_KEY] = InsideDigit(
+        images[0].astype(np.float32) / 255.0, "test digit #0", int(labels[0])
+    )
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def bold_titles(app: AppTest) -> list[str]:
+    return [m.value.strip("*") for m in app.main.markdown if m.value.startswith("**")]
+
+
+def all_captions(app: AppTest) -> list[str]:
+    pictures = [picture.caption for image in app.image for picture in image.proto.imgs]
+    return pictures + [caption.value for caption in app.caption]
+
+
+@pytest.mark.parametrize("name", list(PRESET_PAGES))
+def test_a_convolutional_preset_shows_its_own_layers_and_kernels(name, sample_mnist) -> None:
+    mosaics, dense, only_here, filters, kernels = PRESET_PAGES[name]
+    app = inside_a_preset(name, sample_mnist)
+    assert [s.value for s in app.main.subheader] == SECTIONS
+    titles = bold_titles(app)
+    assert titles[: len(mosaics) + len(dense) + 1] == [*mosaics, *dense, "Output"], titles
+    captions = all_captions(app)
+    assert any(only_here in caption for caption in captions), captions
+    assert any(caption.startswith(filters) for caption in captions), captions
+    conv = PRESETS[name].conv_blocks[0]
+    assert f"Its {conv.kernel}x{conv.kernel} filter (red adds, blue subtracts)" in captions
+    if conv.kernel != 3:
+        assert not [caption for caption in captions if "3x3" in caption]
+    app.segmented_control(key="map-layer").set_value("conv2d_1").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any(caption.startswith(kernels) for caption in all_captions(app))
+    assert sum(m.value.startswith("**Why") for m in app.markdown) == 2
+    assert [m for m in app.metric if m.label == "After the changes"]
+
+
+def test_a_network_without_convolutions_says_so_and_shows_the_rest(sample_mnist) -> None:
+    from mnist_cnn.neighbours import NEIGHBOURS
+
+    app = inside_a_preset("dense", sample_mnist)
+    assert [s.value for s in app.main.subheader] == [
+        "Layer by layer",
+        "No feature maps or filters",
+        *SECTIONS[3:],
+    ]
+    assert [i.value for i in app.info if NO_CONVOLUTIONS in i.value], [i.value for i in app.info]
+    assert bold_titles(app)[:3] == ["Dense 1", "Dense 2", "Output"]
+    captions = all_captions(app)
+    assert not any("maps," in caption for caption in captions), "a dense network has no maps"
+    assert any(
+        "128 units. Before them, flatten lays the digit's 28x28 pixels out as one row of 784"
+        in caption
+        for caption in captions
+    )
+    assert any("no convolutions, so no feature maps" in caption for caption in captions)
+    # The rest of the page works: saliency, neighbours, the map and the probe.
+    assert sum(m.value.startswith("**Why") for m in app.markdown) == 2
+    pictures = [caption for element in app.image for caption in element.captions]
+    assert len([c for c in pictures if " · " in c]) == NEIGHBOURS
+    assert len(map_traces(app)) == 11
+    assert [m for m in app.metric if m.label == "After the changes"]
+    app.segmented_control(key="saliency-method").set_value("occlusion").run()
+    next(s for s in app.slider if s.label == ROTATE_LABEL).set_value(30).run()
+    assert not app.exception, [e.value for e in app.exception]
