@@ -172,6 +172,18 @@ class ModelSpec:
         return sum(self._weights_and_multiply_adds()[0])
 
     @property
+    def activations_per_sample(self) -> int:
+        """Numbers every layer's output holds for one digit: what training keeps per image
+        for its backward pass."""
+        total = 0
+        for layer in self.layers():
+            size = 1
+            for side in layer.shape:
+                size *= side
+            total += size
+        return total
+
+    @property
     def flops_per_sample(self) -> int:
         """Floating-point operations of one digit's forward pass: a multiply and an add for
         every weight each output uses, in the convolutions and dense layers."""

@@ -168,6 +168,7 @@ class TrainingJob(Job[TrainingSnapshot]):
         self._data_path = data_path
         self._models_directory = models_directory
         self._in_use = in_use
+        self.need = memory_budget.training_need(spec, config.batch_size)
 
     def on_batch(self, progress: BatchProgress) -> None:
         self.report(lambda state: replace(state, batches=(*state.batches, progress)))

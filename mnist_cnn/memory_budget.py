@@ -34,8 +34,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
+from typing import TYPE_CHECKING
 
 from mnist_cnn import memory_limit, settings
+
+if TYPE_CHECKING:
+    from mnist_cnn.architecture import ModelSpec
 
 # --- Measured figures (MB): `python benchmarks/bench_job_memory.py` ---------------------------
 # What a server holds before any heavy job: Streamlit, TensorFlow, the bundled model and MNIST
@@ -69,6 +73,37 @@ TEACHING = Need("the teaching run", TEACHING_MB)
 TSNE_MAP = Need("the t-SNE map", TSNE_MB)
 NEIGHBOUR_INDEX = Need("the neighbour index", INDEX_MB)
 EVALUATION = Need("scoring a model", EVALUATION_MB)
+
+
+# Larger networks need more than the seed CNN's measured figures: per image of a batch, each
+# layer's output is kept for the backward pass and has a gradient (and a copy in flight); per
+# weight, its gradient and Adam's two moments sit beside it. The neighbour index holds 60,000
+# rows of the model's features, 64 for the seed. Smaller networks keep the measured figures.
+FLOAT32_MB = 4 / 1e6
+ACTIVATION_COPIES = 3
+WEIGHT_COPIES = 4
+SEED_BATCH_SIZE = 32  # the batch of the measured 1-epoch run
+SEED_FEATURES = 64
+INDEXED_DIGITS = 60_000
+
+
+def training_need(spec: ModelSpec, batch_size: int) -> Need:
+    """A training run's need: the measured seed figure, plus what ``spec``'s larger layers
+    and weights, at ``batch_size``, cost beyond the seed CNN's."""
+    from mnist_cnn.architecture import SEED
+
+    activations = (
+        spec.activations_per_sample * batch_size - SEED.activations_per_sample * SEED_BATCH_SIZE
+    )
+    weights = spec.parameters - SEED.parameters
+    extra = FLOAT32_MB * (ACTIVATION_COPIES * activations + WEIGHT_COPIES * weights)
+    return Need(TRAINING.what, TRAINING_MB + max(extra, 0.0))
+
+
+def neighbour_index_need(features: int) -> Need:
+    """The neighbour index's need for a model whose last layer takes ``features`` numbers."""
+    extra = FLOAT32_MB * INDEXED_DIGITS * max(features - SEED_FEATURES, 0)
+    return Need(NEIGHBOUR_INDEX.what, INDEX_MB + extra)
 
 
 @dataclass(frozen=True)

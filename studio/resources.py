@@ -23,9 +23,9 @@ from mnist_cnn.data import MNIST_NPZ_ENV, shared_mnist
 from mnist_cnn.drawings_store import remove_stale_partials as remove_stale_drawing_partials
 from mnist_cnn.memory_budget import (
     EVALUATION,
-    NEIGHBOUR_INDEX,
     TSNE_MAP,
     MemoryBudget,
+    neighbour_index_need,
     server_budget,
 )
 from mnist_cnn.store import (
@@ -170,11 +170,13 @@ def neighbour_index(record: ModelRecord) -> NeighbourIndex:
     max_entries=CACHED_INDEXES, show_spinner="Indexing the 60,000 training digits (a few seconds)…"
 )
 def _neighbour_index(record_id: str, source: str | None, _record: ModelRecord) -> NeighbourIndex:
+    from mnist_cnn.features import feature_size
     from mnist_cnn.neighbours import build_index
 
     images, labels = _training_set(source)
-    with memory_budget().hold(NEIGHBOUR_INDEX):
-        return build_index(loaded_model(_record).model, images, labels)
+    model = loaded_model(_record).model
+    with memory_budget().hold(neighbour_index_need(feature_size(model))):
+        return build_index(model, images, labels)
 
 
 def digit_map(record: ModelRecord) -> DigitMap:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from mnist_cnn import memory_limit, settings
+from mnist_cnn import memory_budget, memory_limit, settings
 from mnist_cnn.background import Job, Registry, Snapshot
 from mnist_cnn.memory_budget import (
     MemoryBudget,
@@ -271,3 +271,23 @@ def test_the_setting_overrides_the_cgroup_and_can_turn_the_budget_off(monkeypatc
 
 def test_the_process_own_memory_is_read():
     assert memory_limit.anonymous_mb() > 1
+
+
+def test_larger_networks_need_more_memory_and_smaller_ones_keep_the_measured_figure():
+    from mnist_cnn.architecture import PRESETS, SEED
+    from mnist_cnn.jobs import TrainingJob
+    from mnist_cnn.training import TrainConfig
+
+    seed_need = memory_budget.training_need(SEED, memory_budget.SEED_BATCH_SIZE)
+    assert seed_need == memory_budget.TRAINING
+    assert memory_budget.training_need(PRESETS["tiny"], 64).mb == memory_budget.TRAINING_MB
+    wide = memory_budget.training_need(PRESETS["wide"], 64)
+    assert wide.what == memory_budget.TRAINING.what
+    assert memory_budget.training_need(SEED, 64).mb < wide.mb
+    job = TrainingJob(TrainConfig.tuned(), spec=PRESETS["deep"])
+    assert job.need == memory_budget.training_need(PRESETS["deep"], 64)
+    assert memory_budget.neighbour_index_need(64) == memory_budget.NEIGHBOUR_INDEX
+    # Tiny's 400 features: 60,000 rows of 336 more float32 numbers each.
+    assert memory_budget.neighbour_index_need(400).mb == pytest.approx(
+        memory_budget.INDEX_MB + 60_000 * 336 * 4 / 1e6
+    )
