@@ -225,12 +225,14 @@ def _figures(spec: ModelSpec, recipe: TrainConfig, running: bool) -> None:
         f"{spec.parameters:,}",
         f"{spec.parameters / SEED.parameters:.2g}x the seed's",
         delta_color="off",
+        delta_arrow="off",
     )
     flops.metric(
         "FLOPs per digit",
         _millions(spec.flops_per_sample),
         f"{spec.flops_per_sample / SEED.flops_per_sample:.2g}x the seed's",
         delta_color="off",
+        delta_arrow="off",
         help="Multiplies and adds of one digit's forward pass, in the convolutions and dense "
         "layers. Training costs about three times as much.",
     )
@@ -247,6 +249,7 @@ def _figures(spec: ModelSpec, recipe: TrainConfig, running: bool) -> None:
         f"≈ {speed.seconds_per_epoch(spec, images):.0f} s",
         f"batch {recipe.batch_size}, {images:,} images",
         delta_color="off",
+        delta_arrow="off",
         help=_SPEED_HELP,
     )
 
