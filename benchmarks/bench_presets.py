@@ -85,19 +85,19 @@ def run_worker(name: str, epochs: int, seed: int, images: int | None) -> dict:
     }
 
 
-def speed_worker(batch_size: int) -> dict:
-    """The Train page's measurement of this machine's speed (called in a fresh subprocess)."""
+def speed_worker() -> dict:
+    """The Train page's measurement of this machine's speed at the tuned recipe's batch size
+    (called in a fresh subprocess)."""
     from dataclasses import asdict
 
     from mnist_cnn.speed import training_speed
+    from mnist_cnn.training import TUNED_BATCH_SIZE
 
-    return asdict(training_speed(batch_size))
+    return asdict(training_speed(TUNED_BATCH_SIZE))
 
 
 def measure_speed() -> TrainingSpeed:
-    from mnist_cnn.training import TUNED_BATCH_SIZE
-
-    command = [sys.executable, __file__, "speed", str(TUNED_BATCH_SIZE)]
+    command = [sys.executable, __file__, "speed"]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"measuring the speed failed:\n{done.stderr[-3000:]}")
@@ -242,8 +242,7 @@ def main() -> None:
     worker.add_argument("epochs", type=int)
     worker.add_argument("seed", type=int)
     worker.add_argument("images", type=int, nargs="?")
-    speed = parts.add_parser("speed", help="measure the speed as the Train page does (internal)")
-    speed.add_argument("batch_size", type=int)
+    parts.add_parser("speed", help="measure the speed as the Train page does (internal)")
     parser.add_argument(
         "--seeds",
         type=int,
@@ -275,7 +274,7 @@ def main() -> None:
         print(json.dumps(run_worker(args.preset, args.epochs, args.seed, args.images)))
         return
     if args.part == "speed":
-        print(json.dumps(speed_worker(args.batch_size)))
+        print(json.dumps(speed_worker()))
         return
     if args.seeds < 1 or args.epochs < 1 or (args.images is not None and args.images < 1):
         parser.error("--seeds, --epochs and --images must be at least 1")

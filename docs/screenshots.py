@@ -1,15 +1,17 @@
 """Retake the README's screenshots (docs/draw.png, docs/train.png, docs/evaluate.png,
-docs/inside.png, docs/map.png, docs/your_drawings.png, docs/models.png).
+docs/inside.png, docs/map.png, docs/your_drawings.png, docs/network.png, docs/models.png,
+docs/lab.png).
 
     MNIST_NPZ=/path/to/mnist.npz python docs/screenshots.py [draw] [evaluate] [train] [inside]
-        [map] [your_drawings] [models]
+        [map] [your_drawings] [network] [models] [lab]
 
 Starts its own `streamlit run streamlit_app.py` (with the bundled model, saving nothing into
 ./trained_models) and drives headless Chromium as the browser tests do (tests/e2e). Use the
 full MNIST: on the committed sample, which the bundled model gets all right, the Evaluate page
 has no mistakes to show. The Train screenshot waits for a first epoch on it, a few minutes;
 the Models one trains two short runs to compare first (one minute or two), and the Your drawings
-one answers a drawing of each digit on the Draw page.
+one answers a drawing of each digit on the Draw page. The lab one trains every preset for an
+epoch (a few minutes) and charts them on the Models page.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from browser_support import (  # noqa: E402
 )
 from streamlit_server import SAMPLE_NPZ, Server, start_server, stop_server  # noqa: E402
 
+from mnist_cnn.architecture import PRESETS  # noqa: E402
 from mnist_cnn.jobs import train_evaluate_save  # noqa: E402
 from mnist_cnn.training import TrainConfig  # noqa: E402
 from sketchbook.sketches import DIGIT_STROKES  # noqa: E402
@@ -49,6 +52,9 @@ TSNE_TIMEOUT_MS = 120_000  # the t-SNE map of 10,000 digits: ~30 s here
 MODELS_HEIGHT = 2050  # the Models page, from the table down to the per-digit F1
 YOUR_DRAWINGS_HEIGHT = 1620  # the Your drawings page, down to export and import
 COMPARED_EPOCHS = 3  # per run on the Models page: enough for curves, not points
+NETWORK_HEIGHT = 1250  # the Train page's Network section, its layers open
+LAB_HEIGHT = 1000  # the Models page's chart of every model
+LAB_EPOCHS = 1  # per preset on the lab's chart: their order shows after one
 TIMEOUT_MS = 600_000  # evaluating 10,000 test images, or an epoch, on a slow machine
 # True once at least ``count`` Vega-Lite charts are on the page, each with its lines drawn.
 CHARTS_DRAWN = """count => {
@@ -174,6 +180,34 @@ def models_page(page: Page, server: Server) -> None:
     screenshot(page, "models.png", height=MODELS_HEIGHT)
 
 
+def network_section(page: Page, server: Server) -> None:
+    """The Train page's Network section on the Deep preset, its layers open for editing."""
+    open_app(page, server, "train")
+    page.get_by_role("radio", name="Deep", exact=True).click()
+    expect(page.get_by_test_id("stMetric").filter(has_text="Parameters")).to_contain_text(
+        f"{PRESETS['deep'].parameters:,}"
+    )
+    page.get_by_text("Edit the layers").click()
+    expect(page.get_by_role("spinbutton", name="Block 3: filters")).to_be_visible()
+    page.get_by_role("heading", name="Network").scroll_into_view_if_needed()
+    screenshot(page, "network.png", height=NETWORK_HEIGHT)
+
+
+def lab_chart(page: Page, server: Server) -> None:
+    """Every preset trained for an epoch with the tuned recipe, on the Models page's chart."""
+    for spec in PRESETS.values():
+        config = TrainConfig.tuned(epochs=LAB_EPOCHS)
+        train_evaluate_save(
+            config, data_path=data_file(), models_directory=server.models_dir, spec=spec
+        )
+    open_app(page, server, "models")
+    heading = page.get_by_role("heading", name="Accuracy against size and training time")
+    heading.scroll_into_view_if_needed()
+    page.wait_for_function(PLOTS_DRAWN, arg=1)
+    heading.scroll_into_view_if_needed()
+    screenshot(page, "lab.png", height=LAB_HEIGHT)
+
+
 def data_file() -> Path:
     return Path(os.environ.get("MNIST_NPZ") or SAMPLE_NPZ)
 
@@ -186,13 +220,15 @@ def main() -> None:
         "inside": inside_page,
         "map": map_section,
         "your_drawings": your_drawings_page,
-        "models": models_page,  # last: its runs would be the other pages' model
+        "network": network_section,
+        "models": models_page,  # late: its runs would be the other pages' model
+        "lab": lab_chart,
     }
     unknown = set(sys.argv[1:]) - set(pages)
     if unknown:
         sys.exit(f"no such page: {', '.join(sorted(unknown))} (pages: {', '.join(pages)})")
     chosen = set(sys.argv[1:]) or set(pages)
-    takes = [take for name, take in pages.items() if name in chosen]  # models last
+    takes = [take for name, take in pages.items() if name in chosen]  # models, lab last
     data = data_file()
     if data == SAMPLE_NPZ:
         print("MNIST_NPZ is not set: using the sample, whose Evaluate page shows no mistakes")

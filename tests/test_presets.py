@@ -11,7 +11,9 @@ from mnist_cnn.explain import activations, saliency
 from mnist_cnn.fine_tuning import FineTuneConfig, fine_tune
 from mnist_cnn.inference import predict
 from mnist_cnn.model import build_model, network
+from mnist_cnn.numbers import read_number
 from mnist_cnn.training import TrainConfig, train
+from sketchbook.composed_numbers import compose, on_canvas, sketch_digit_ink
 
 TRAIN_IMAGES = 256
 FINE_TUNE = FineTuneConfig(steps=4, batch_size=16, replay_images=64, steps_per_execution=2)
@@ -73,6 +75,13 @@ def test_every_preset_trains_saves_loads_scores_explains_and_learns(
     )
     heat = saliency(loaded, x_test[0], int(y_test[0]))
     assert heat.shape == (28, 28) and np.isfinite(heat).all() and np.abs(heat).sum() > 0
+
+    # A number apart enough to part without the model: it reads as four digits, whatever each.
+    inks = [sketch_digit_ink(int(digit)) for digit in "2026"]
+    ink = compose(inks, "apart", np.random.default_rng(0), height=80)
+    reading = read_number(on_canvas(ink), loaded)
+    assert len(reading.digits) == 4 and reading.text.isdigit()
+    assert [d.box[0] for d in reading.digits] == sorted(d.box[0] for d in reading.digits)
 
     taught = fine_tune(loaded, x_test[:40], y_test[:40], FINE_TUNE, mnist=sample_mnist)
     assert taught is not None
