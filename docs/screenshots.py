@@ -53,7 +53,7 @@ MODELS_HEIGHT = 2050  # the Models page, from the table down to the per-digit F1
 YOUR_DRAWINGS_HEIGHT = 1620  # the Your drawings page, down to export and import
 COMPARED_EPOCHS = 3  # per run on the Models page: enough for curves, not points
 NETWORK_HEIGHT = 1250  # the Train page's Network section, its layers open
-LAB_HEIGHT = 1000  # the Models page's chart of every model
+LAB_HEIGHT = 1150  # the Models page, from its table down to the chart of every model
 LAB_EPOCHS = 1  # per preset on the lab's chart: their order shows after one
 TIMEOUT_MS = 600_000  # evaluating 10,000 test images, or an epoch, on a slow machine
 # True once at least ``count`` Vega-Lite charts are on the page, each with its lines drawn.
@@ -201,10 +201,10 @@ def lab_chart(page: Page, server: Server) -> None:
             config, data_path=data_file(), models_directory=server.models_dir, spec=spec
         )
     open_app(page, server, "models")
-    heading = page.get_by_role("heading", name="Accuracy against size and training time")
-    heading.scroll_into_view_if_needed()
+    expect(
+        page.get_by_role("heading", name="Accuracy against size and training time")
+    ).to_be_visible()
     page.wait_for_function(PLOTS_DRAWN, arg=1)
-    heading.scroll_into_view_if_needed()
     screenshot(page, "lab.png", height=LAB_HEIGHT)
 
 
