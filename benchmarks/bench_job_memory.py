@@ -15,7 +15,10 @@ jobs in alternating order and the table shows the largest of them, as a budget m
 The jobs: a 1-epoch training run of the seed recipe (loading MNIST, training, calibrating,
 scoring, saving); teaching the bundled model 300 drawings; scoring a model on the test set (the
 Evaluate page); the neighbour index of 60,000 training digits; the t-SNE map of 10,000 test
-digits; loading a saved model.
+digits; loading a saved model. The network lab's jobs: 1-epoch runs of the Wide and Deep presets
+and of the seed CNN, all with the tuned recipe (batch 64), and the neighbour index of a Tiny
+model (400 features, the seed's 64), each beside what the budget reserves for it, worked out
+from the network's size (``memory_budget.training_need``, ``neighbour_index_need``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 
 JOBS = ("training", "teaching", "evaluation", "index", "tsne map", "model load")
+# The network lab's jobs: a tuned 1-epoch run of each preset named, a Tiny model's index.
+LAB_TRAINING = {"training seed tuned": "seed", "training wide": "wide", "training deep": "deep"}
+LAB_JOBS = (*LAB_TRAINING, "index tiny")
 SAMPLE_EVERY_S = 0.02
 DRAWINGS_PER_DIGIT = 30  # 300 drawings: the largest teaching run the app allows
 KB_PER_MB = 1024
@@ -62,6 +68,23 @@ def prepare(job: str):
         from mnist_cnn.training import TrainConfig
 
         return lambda: train_evaluate_save(TrainConfig(epochs=1), models_directory=models)
+    if job in LAB_TRAINING:
+        from mnist_cnn.architecture import preset
+        from mnist_cnn.jobs import train_evaluate_save
+        from mnist_cnn.training import TrainConfig
+
+        spec = preset(LAB_TRAINING[job])
+        return lambda: train_evaluate_save(
+            TrainConfig.tuned(epochs=1), models_directory=models, spec=spec
+        )
+    if job == "index tiny":
+        from mnist_cnn.architecture import preset
+        from mnist_cnn.model import build_model
+        from mnist_cnn.neighbours import build_index
+
+        tiny = build_model(spec=preset("tiny"))
+        inference.predict(tiny, np.zeros((1, 28, 28), np.uint8))
+        return lambda: build_index(tiny, x_train, y_train)
     if job == "teaching":
         from mnist_cnn.drawing import canvas_to_mnist
         from mnist_cnn.fine_tune_jobs import FineTuneRegistry
@@ -106,6 +129,19 @@ def measure(job: str) -> dict:
     return {"job": job, "start_mb": start, "peak_above_mb": peak.peak - start}
 
 
+def budgeted_mb(job: str) -> float | None:
+    """What the memory budget reserves for a network lab job, else None (the fixed figures)."""
+    from mnist_cnn import memory_budget
+    from mnist_cnn.architecture import preset
+    from mnist_cnn.training import TUNED_BATCH_SIZE
+
+    if job in LAB_TRAINING:
+        return memory_budget.training_need(preset(LAB_TRAINING[job]), TUNED_BATCH_SIZE).mb
+    if job == "index tiny":
+        return memory_budget.neighbour_index_need(400).mb
+    return None
+
+
 def run_job(job: str) -> dict:
     """One job in a fresh process, so that none inherits another's memory."""
     output = subprocess.run(
@@ -121,8 +157,14 @@ def run_job(job: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--jobs", nargs="+", choices=JOBS, default=list(JOBS))
-    parser.add_argument("--job", choices=JOBS, help=argparse.SUPPRESS)  # one, in this process
+    parser.add_argument(
+        "--jobs",
+        nargs="+",
+        choices=JOBS + LAB_JOBS,
+        default=list(JOBS),
+        help="default: not the network lab's (" + ", ".join(LAB_JOBS) + ")",
+    )
+    parser.add_argument("--job", choices=JOBS + LAB_JOBS, help=argparse.SUPPRESS)  # in-process
     args = parser.parse_args()
     if args.job:
         print(json.dumps(measure(args.job)))
@@ -140,11 +182,13 @@ def main() -> None:
         "\nA ready process (Streamlit, TensorFlow, the bundled model, MNIST): "
         f"{max(starts):.0f} MB of anonymous memory at most.\n"
     )
-    print("| job | peak above a ready process (largest of rounds) |")
-    print("| --- | --- |")
+    print("| job | peak above a ready process (largest of rounds) | the budget reserves |")
+    print("| --- | --- | --- |")
     for job, values in peaks.items():
         rounds = " / ".join(f"{value:.0f}" for value in values)
-        print(f"| {job} | **{max(values):.0f} MB** ({rounds}) |")
+        budget = budgeted_mb(job)
+        reserved = "fixed" if budget is None else f"{budget:.0f} MB (from its size)"
+        print(f"| {job} | **{max(values):.0f} MB** ({rounds}) | {reserved} |")
 
 
 if __name__ == "__main__":

@@ -70,12 +70,12 @@ def features(model: keras.Model, images: np.ndarray) -> np.ndarray:
 
     forward = _penultimate(model)
     images = np.asarray(images)
-    parts = [
-        forward(tf.constant(prepare_images(images[start : start + BATCH_SIZE]))).numpy()
-        for start in range(0, len(images), BATCH_SIZE)
-    ]
-    if len(parts) > 1:
+    # Filled in place, batch by batch: a list of batches joined at the end would hold the
+    # features twice at its peak (190 MB rather than 96 for a Tiny model's 60,000 x 400).
+    rows = np.empty((len(images), feature_size(model)), np.float32)
+    for start in range(0, len(images), BATCH_SIZE):
+        batch = tf.constant(prepare_images(images[start : start + BATCH_SIZE]))
+        rows[start : start + BATCH_SIZE] = forward(batch).numpy()
+    if len(images) > BATCH_SIZE:
         give_back_freed_memory()
-    if not parts:
-        return np.zeros((0, feature_size(model)), np.float32)
-    return np.concatenate(parts).astype(np.float32, copy=False)
+    return rows
