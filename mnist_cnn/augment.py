@@ -16,6 +16,11 @@ strengths (``AUGMENTATIONS``):
   plain sticks (American schools teach them so), while many people write a 1 with a flag and
   often a base; a model that never saw one reads a flagged 1 as a 7 or a 4. So half of the 1s
   get a pen stroke added: a flag from the top, sometimes a base too. The bundled model.
+* ``"hands"``: ``"drawn"`` and what separates other writers and other captures from MNIST's:
+  a bar across the stem of half the 7s (as much of the world writes them), strokes broken by
+  small gaps (a pen that skips, a faint scan), and low resolution: some batches sampled down
+  so that the digit spans 7 to 12 pixels, in 16 grey levels, and enlarged back, as a scanned
+  form or a phone photo of one gives it.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import os
 import keras
 import tensorflow as tf
 
-AUGMENTATIONS = ("standard", "light", "drawn")
+AUGMENTATIONS = ("standard", "light", "drawn", "hands")
 
 # Batches the heavier augmentations work on at once: one per core, what tf.data's autotuning
 # settles on here (the training pipeline turns autotuning off: see training.WITHOUT_AUTOTUNE).
@@ -83,7 +88,18 @@ FLAG_LENGTH_PX = (4.0, 8.0)
 FLAG_ANGLE_DEG = (20.0, 60.0)  # below the horizontal, pointing left and down from the top
 BASE_HALF_WIDTH_PX = (3.0, 5.5)
 PEN_WIDTH_PX = 2.2  # MNIST's strokes are about 2.5 px wide, with soft edges
-ONE = 1
+ONE, SEVEN = 1, 7
+# "hands": barred 7s, broken strokes, low resolution.
+BAR_PROBABILITY = 0.5  # of a 7 getting a bar across its stem
+BAR_HALF_WIDTH_PX = (2.5, 4.5)
+BREAK_PROBABILITY = 0.2  # of an image getting gaps in its strokes
+BREAKS = 2  # gaps per broken image, each a disc cut out of the ink
+BREAK_RADIUS_PX = 1.3
+BREAK_AREA = (6.0, 22.0)  # rows and columns where gaps fall: MNIST's digit box
+LOW_RES_PROBABILITY = 0.3  # of an image being sampled down and back
+# The whole 28x28 image's side when sampled down: MNIST's 20-pixel digit then spans 7-12 px.
+LOW_RES_SIDES = (10, 17)
+LOW_RES_LEVELS = 16
 
 _CENTRE = 13.5  # centre of a 28x28 image in pixel coordinates
 
@@ -231,6 +247,58 @@ def add_flags_to_ones(
     return tf.maximum(images, added[..., tf.newaxis])
 
 
+def add_bars_to_sevens(
+    images: tf.Tensor, labels: tf.Tensor, generator: tf.random.Generator
+) -> tf.Tensor:
+    """Draw a short bar across the stem of some of the 7s, halfway down the digit."""
+    n, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
+    pixels = images[..., 0]
+    rows_with_ink = tf.reduce_max(pixels, axis=2) > 0.5
+    top = tf.cast(tf.argmax(tf.cast(rows_with_ink, tf.int32), axis=1), tf.float32)
+    bottom = tf.cast(height - 1, tf.float32) - tf.cast(
+        tf.argmax(tf.cast(rows_with_ink[:, ::-1], tf.int32), axis=1), tf.float32
+    )
+    middle = tf.round((top + bottom) / 2)
+    stem = _ink_column(pixels, tf.cast(middle, tf.int32))
+    is_seven = tf.equal(tf.cast(labels, tf.int32), SEVEN) & tf.reduce_any(rows_with_ink, axis=1)
+    barred = is_seven & (generator.uniform([n]) < BAR_PROBABILITY)
+    half = generator.uniform([n], *BAR_HALF_WIDTH_PX)
+    bar = _segment_ink(height, width, start=(middle, stem - half), end=(middle, stem + half))
+    return tf.maximum(images, (bar * tf.cast(barred, tf.float32)[:, None, None])[..., tf.newaxis])
+
+
+def break_strokes(images: tf.Tensor, generator: tf.random.Generator) -> tf.Tensor:
+    """Cut ``BREAKS`` small discs out of the strokes of some images: a pen that skips."""
+    n, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
+    rows, cols = tf.meshgrid(
+        tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij"
+    )
+    centres = generator.uniform([n, BREAKS, 2], *BREAK_AREA)
+    distance = tf.sqrt(
+        (rows[None, None] - centres[..., 0, None, None]) ** 2
+        + (cols[None, None] - centres[..., 1, None, None]) ** 2
+    )  # (N, BREAKS, H, W)
+    kept = tf.reduce_min(tf.clip_by_value(distance - BREAK_RADIUS_PX, 0.0, 1.0), axis=1)
+    broken = generator.uniform([n, 1, 1]) < BREAK_PROBABILITY
+    return images * tf.where(broken, kept, 1.0)[..., tf.newaxis]
+
+
+def low_resolution(images: tf.Tensor, generator: tf.random.Generator) -> tf.Tensor:
+    """Sample some images down to a side of ``LOW_RES_SIDES`` pixels (one side a batch), in
+    ``LOW_RES_LEVELS`` grey levels, and enlarge them back, their strongest pixel at full ink: a
+    coarse scan's blur, as the app's preprocessing hands it to the model."""
+    n, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
+    side = tf.cast(generator.uniform([], *LOW_RES_SIDES), tf.int32)
+    small = tf.image.resize(images, tf.stack([side, side]), method="area")
+    levels = LOW_RES_LEVELS - 1
+    small = tf.round(tf.clip_by_value(small, 0.0, 1.0) * levels) / levels
+    coarse = tf.image.resize(small, tf.stack([height, width]), method="bilinear")
+    # Full ink at the strongest pixel, as the app's preprocessing (and a scanner) stretches it.
+    coarse = coarse / tf.maximum(tf.reduce_max(coarse, axis=[1, 2, 3], keepdims=True), 1e-6)
+    chosen = generator.uniform([n, 1, 1, 1]) < LOW_RES_PROBABILITY
+    return tf.where(chosen, coarse, images)
+
+
 def _ink_column(pixels: tf.Tensor, rows: tf.Tensor) -> tf.Tensor:
     """The ink-weighted mean column of each image's given row."""
     row = tf.gather(pixels, rows, axis=1, batch_dims=1)  # (N, W)
@@ -289,11 +357,17 @@ def augment_dataset(dataset: tf.data.Dataset, seed: int, kind: str = "standard")
     # A generator whose state lives outside the pipeline, so every epoch draws new distortions.
     generator = tf.random.Generator.from_seed(seed)
 
+    hands = kind == "hands"
+
     def distort_drawn(images, labels):
         images = add_flags_to_ones(images, labels, generator)
+        if hands:
+            images = add_bars_to_sevens(images, labels, generator)
         images = random_drawn_warp(images, generator)
         draw = generator.uniform([tf.shape(images)[0], 1, 1, 1])
         images = _thinner_or_thicker(images, draw, DRAWN_STROKE_CHANGE_PROBABILITY)
+        if hands:
+            images = low_resolution(break_strokes(images, generator), generator)
         return tf.clip_by_value(images, 0.0, 1.0), labels
 
     # The drawn warp costs about 16 ms a batch, more than a train step: it needs both cores, and

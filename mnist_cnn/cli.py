@@ -62,6 +62,7 @@ RECIPE_OPTIONS = (
     "schedule",
     "warmup_epochs",
     "steps_per_execution",
+    "coarse_scans",
 )
 
 
@@ -380,7 +381,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--augmentation",
         choices=AUGMENTATIONS,
         help="standard: shifts, zoom, rotation, stroke width; light: shifts and rotations; "
-        "drawn: slant, scale, elastic wobble and stroke width, aimed at drawn digits",
+        "drawn: slant, scale, elastic wobble and stroke width, aimed at drawn digits; hands: "
+        "drawn, plus barred 7s, broken strokes and low resolution",
+    )
+    train_parser.add_argument(
+        "--coarse-scans",
+        type=int,
+        metavar="N",
+        help="add N training digits as a coarse scan gives them, read as the app reads an "
+        "upload (default 0)",
     )
     train_parser.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
     train_parser.add_argument(

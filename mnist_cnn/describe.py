@@ -51,6 +51,9 @@ def describe_config(config: Mapping[str, Any]) -> str:
         f"seed {config.get('seed', '?')}",
         augmented if config.get("augment") else "no augmentation",
     ]
+    scans = config.get("coarse_scans")
+    if _is_number(scans) and scans > 0:
+        parts.append(f"+ {scans:,} coarse scans")
     recipe = config.get("recipe")
     if isinstance(recipe, str) and recipe != CUSTOM_RECIPE:
         parts.insert(0, f"{recipe} recipe")

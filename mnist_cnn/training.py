@@ -34,6 +34,7 @@ import tensorflow as tf
 
 from mnist_cnn.architecture import SEED, ModelSpec
 from mnist_cnn.augment import AUGMENTATIONS, augment_dataset
+from mnist_cnn.coarse_scans import coarse_scans
 from mnist_cnn.describe import CUSTOM_RECIPE
 from mnist_cnn.memory import give_back_freed_memory
 from mnist_cnn.model import build_model
@@ -79,6 +80,8 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     # Which distortions augment=True applies: see mnist_cnn.augment.AUGMENTATIONS.
     augmentation: str = "standard"
+    # Coarse scans of training digits added to the training images (mnist_cnn.coarse_scans).
+    coarse_scans: int = 0
 
     def __post_init__(self) -> None:
         checks = {
@@ -92,6 +95,7 @@ class TrainConfig:
             f"augmentation must be one of {', '.join(AUGMENTATIONS)}": (
                 self.augmentation in AUGMENTATIONS
             ),
+            "coarse_scans must be at least 0": self.coarse_scans >= 0,
         }
         problems = [message for message, ok in checks.items() if not ok]
         if problems:
@@ -159,6 +163,8 @@ def _recipe_fields(config: TrainConfig) -> dict:
         values.pop("augmentation")  # which distortions does not matter when there are none
     if values["schedule"] == "constant":
         values.pop("warmup_epochs")
+    if not values["coarse_scans"]:
+        values.pop("coarse_scans")  # a recipe saved before the field existed had none
     return values
 
 
@@ -298,6 +304,14 @@ def make_datasets(
     (x_train, y_train), (x_val, y_val) = split_validation(images, labels, config.validation_split)
     if len(x_train) == 0:
         raise ValueError("no training images left after the validation split")
+    if config.coarse_scans:
+        scanned, scanned_labels = coarse_scans(
+            x_train[..., 0], y_train, config.coarse_scans, config.seed
+        )
+        if np.issubdtype(x_train.dtype, np.floating):  # float images are in [0, 1]
+            scanned = scanned / np.float32(255)
+        x_train = np.concatenate([x_train, scanned[..., np.newaxis].astype(x_train.dtype)])
+        y_train = np.concatenate([y_train, scanned_labels])
     train = shuffled_batches(x_train, y_train, config.batch_size, config.seed)
     if config.augment:
         train = augment_dataset(train, seed=config.seed, kind=config.augmentation)

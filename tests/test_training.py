@@ -250,7 +250,7 @@ def test_augmentation_keeps_images_valid_but_changes_them(sample_mnist):
     assert changed.mean() > 0.5
 
 
-@pytest.mark.parametrize("kind", ["light", "drawn"])
+@pytest.mark.parametrize("kind", ["light", "drawn", "hands"])
 def test_affine_augmentations_keep_the_ink_and_differ_each_epoch(sample_mnist, kind):
     (x_train, y_train), _ = sample_mnist
     images = (x_train[:64, ..., np.newaxis] / 255.0).astype(np.float32)
