@@ -159,27 +159,8 @@ def _conv_rows() -> None:
         )
         row["pool"] = extras.checkbox("2x2 pooling", row["pool"], key=f"{key}-pool")
         row["batch_norm"] = extras.checkbox("Batch norm", row["batch_norm"], key=f"{key}-norm")
-        row["dropout"] = float(
-            drop.number_input(
-                "Dropout", 0.0, MAX_DROPOUT, float(row["dropout"]), DROPOUT_STEP, key=f"{key}-drop"
-            )
-        )
-        remove.button(
-            "",
-            icon=":material/delete:",
-            key=f"{key}-remove",
-            help="Remove this block",
-            on_click=_remove,
-            args=(CONV_ROWS_KEY, position),
-        )
-    st.button(
-        "Add a convolution block",
-        icon=":material/add:",
-        key="network-add-conv",
-        disabled=len(rows) >= MAX_CONV_BLOCKS,
-        on_click=_add,
-        args=(CONV_ROWS_KEY, asdict(NEW_BLOCK)),
-    )
+        _dropout_and_remove(row, drop, remove, key, (CONV_ROWS_KEY, position), "block")
+    _add_button("Add a convolution block", "conv", CONV_ROWS_KEY, NEW_BLOCK, MAX_CONV_BLOCKS)
 
 
 def _dense_rows() -> None:
@@ -195,26 +176,38 @@ def _dense_rows() -> None:
                 f"Dense {position + 1}: units", 1, MAX_UNITS, row["units"], key=f"{key}-units"
             )
         )
-        row["dropout"] = float(
-            drop.number_input(
-                "Dropout", 0.0, MAX_DROPOUT, float(row["dropout"]), DROPOUT_STEP, key=f"{key}-drop"
-            )
+        _dropout_and_remove(row, drop, remove, key, (DENSE_ROWS_KEY, position), "layer")
+    _add_button("Add a dense layer", "dense", DENSE_ROWS_KEY, NEW_DENSE, MAX_DENSE_LAYERS)
+
+
+def _dropout_and_remove(row: dict, drop, remove, key: str, where: tuple, what: str) -> None:
+    """A row's dropout field, and the button that removes the row (``where``: its list's key
+    and its position in it)."""
+    row["dropout"] = float(
+        drop.number_input(
+            "Dropout", 0.0, MAX_DROPOUT, float(row["dropout"]), DROPOUT_STEP, key=f"{key}-drop"
         )
-        remove.button(
-            "",
-            icon=":material/delete:",
-            key=f"{key}-remove",
-            help="Remove this layer",
-            on_click=_remove,
-            args=(DENSE_ROWS_KEY, position),
-        )
+    )
+    remove.button(
+        "",
+        icon=":material/delete:",
+        key=f"{key}-remove",
+        help=f"Remove this {what}",
+        on_click=_remove,
+        args=where,
+    )
+
+
+def _add_button(
+    label: str, kind: str, rows_key: str, new: ConvBlock | DenseLayer, most: int
+) -> None:
     st.button(
-        "Add a dense layer",
+        label,
         icon=":material/add:",
-        key="network-add-dense",
-        disabled=len(rows) >= MAX_DENSE_LAYERS,
+        key=f"network-add-{kind}",
+        disabled=len(st.session_state[rows_key]) >= most,
         on_click=_add,
-        args=(DENSE_ROWS_KEY, asdict(NEW_DENSE)),
+        args=(rows_key, asdict(new)),
     )
 
 
