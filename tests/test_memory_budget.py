@@ -291,3 +291,17 @@ def test_larger_networks_need_more_memory_and_smaller_ones_keep_the_measured_fig
     assert memory_budget.neighbour_index_need(400).mb == pytest.approx(
         memory_budget.INDEX_MB + 60_000 * 336 * 4 / 1e6
     )
+
+
+def test_the_smallest_box_trains_the_small_presets_and_refuses_wide_and_deep_at_start():
+    from mnist_cnn.architecture import PRESETS
+
+    smallest_box = MemoryBudget(690)
+    for name in ("seed", "tiny", "lenet5", "dense"):
+        smallest_box.check(memory_budget.training_need(PRESETS[name], 64))  # no refusal
+    for name in ("wide", "deep"):
+        with pytest.raises(MemoryRefusedError, match="the training run needs about 2"):
+            smallest_box.check(memory_budget.training_need(PRESETS[name], 64))
+    one_gigabyte = MemoryBudget(1000)
+    for spec in PRESETS.values():
+        one_gigabyte.check(memory_budget.training_need(spec, 64))
