@@ -121,3 +121,23 @@ def test_a_head_start_sends_the_answer_alone_before_the_rest(
     prediction_view.prediction(np.eye(10)[7], head_start=head_start)
     pause = [("pause", compat.ANSWER_HEAD_START_S)] if head_start else []
     assert calls == [("metric",), *pause, ("chart",)]
+
+
+def test_an_unsure_answer_names_the_writing_style_and_offers_to_teach_it() -> None:
+    import numpy as np
+
+    from mnist_cnn.style_hints import style_hint
+    from sketchbook.sketches import render_pen_digit
+
+    # A pen 1 whose long flag the bundled model reads as 1 at 53%, 7 at 47%.
+    flagged_one = render_pen_digit(1, np.random.default_rng(13), style=0)
+    app = upload(open_page(DRAW), "one.png", png_bytes(flagged_one), "image/png")
+    assert not app.exception
+    warning = next(w.value for w in app.warning if "The model is unsure" in w.value)
+    assert "1s written with a flag are often read as 7" in warning
+    assert "teach the model yours" in warning
+    assert "Try a larger, centred digit" not in warning
+    links = [link.proto for link in app.get("page_link")]
+    teach = next(link for link in links if link.label == "Teach it your handwriting")
+    assert teach.page.endswith("your_drawings")
+    assert style_hint(7, 1) == style_hint(1, 7) and style_hint(0, 8) is None
