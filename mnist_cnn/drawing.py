@@ -7,6 +7,12 @@ mass sits at the centre. Two further steps undo what a canvas adds and MNIST lac
 convention (any background, any ink colour, opaque or transparent) and the brush width, which
 would otherwise turn small digits into blobs and large ones into faint hairlines.
 
+A picture that is already grey, not drawn with a brush (a low-resolution scan enlarged, a
+soft phone photo, an MNIST digit saved as a PNG), keeps its own grey strokes: binarising and
+re-stroking its blur would fill a 9's loop and break thin joins (8x8 scans of MNIST's test
+digits were read at 94.0% that way and at 96.4% kept soft by the bundled model:
+benchmarks/bench_other_hands.py).
+
 Deliberately free of TensorFlow and Streamlit, and fast (about 1 ms for a 280x280 canvas), since
 it runs on every stroke.
 """
@@ -35,6 +41,14 @@ MIN_CONTRAST = 0.1
 _BOX_THRESHOLD = 0.1  # ink weaker than this (faint anti-aliasing) does not widen the box
 _OVERSAMPLE = 3  # the brush is normalised at 3x the final resolution, for smooth edges
 _MAX_THINNING = 0.8  # never thin a stroke to less than a fifth of its width
+# Ink at least FIRM_INK of full strength is firm. A brush stroke is firm but for its
+# anti-aliased rim (at least 69% of a drawn digit's ink pixels are firm); a blurred picture is
+# mostly soft (under 27% for 95% of 8x8-12x12 scans; MNIST's digits: 23-64%, 1st-95th
+# percentile). Below SOFT_INK_SHARE firm, ink whose strokes are about MNIST's width once its box
+# is 20 px (SOFT_STROKE_WIDTHS, MNIST's 1st-99th percentile 1.6-4.0 widened) is scaled as is.
+FIRM_INK = 0.9
+SOFT_INK_SHARE = 0.5
+SOFT_STROKE_WIDTHS = (1.5, 5.5)
 
 
 @dataclass(frozen=True)
@@ -62,7 +76,10 @@ def canvas_to_mnist(
         return None
     rows, cols = _bounding_box(ink > _BOX_THRESHOLD)
     cropped = ink[rows, cols]
-    scaled = _scale_with_mnist_stroke(cropped)
+    if _is_soft_picture(cropped):
+        scaled = _scale_as_it_is(cropped)
+    else:
+        scaled = _scale_with_mnist_stroke(cropped)
     centred = _centre_by_mass(scaled)
     if return_stages:
         return DrawingStages(ink=ink, cropped=cropped, scaled=scaled, centred=centred)
@@ -140,6 +157,21 @@ def _stroke_width(ink: np.ndarray) -> float:
         + ink[:, [0, -1]].sum()
     )
     return float(8.0 * ink.sum() / (np.pi * variation))
+
+
+def _is_soft_picture(cropped: np.ndarray) -> bool:
+    """Whether the ink is a grey picture with MNIST-wide strokes rather than brush strokes."""
+    firm_share = float((cropped >= FIRM_INK).sum()) / float((cropped > _BOX_THRESHOLD).sum())
+    width_in_box = _stroke_width(cropped) * BOX_SIZE / max(cropped.shape)
+    narrowest, widest = SOFT_STROKE_WIDTHS
+    return firm_share < SOFT_INK_SHARE and narrowest <= width_in_box <= widest
+
+
+def _scale_as_it_is(cropped: np.ndarray) -> np.ndarray:
+    """Scale grey ink so its longer side is 20 px, anti-aliased, strokes left as they are."""
+    scaled = _resize_by(cropped, BOX_SIZE / max(cropped.shape), Image.Resampling.LANCZOS)
+    scaled = np.clip(scaled, 0.0, 1.0)
+    return scaled / scaled.max()
 
 
 def _scale_with_mnist_stroke(cropped: np.ndarray) -> np.ndarray:

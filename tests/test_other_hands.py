@@ -6,10 +6,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mnist_cnn import augment
+from mnist_cnn import augment, canvas_to_mnist, predict
 from mnist_cnn.coarse_scans import TRAINING_SIDES, coarse_scan, coarse_scans
+from mnist_cnn.drawing import (
+    _centre_by_mass,
+    _is_soft_picture,
+    _scale_as_it_is,
+    _scale_with_mnist_stroke,
+)
+from mnist_cnn.store import bundled_record, load_record
 from mnist_cnn.training import TrainConfig, make_datasets
-from sketchbook.scans import HELD_OUT_SIDES, SCAN_LEVELS, low_resolution_scan
+from sketchbook.scans import HELD_OUT_SIDES, SCAN_LEVELS, low_resolution_scan, low_resolution_scans
+from sketchbook.sketches import render_sketch
 
 
 def _float_images(images: np.ndarray) -> tf.Tensor:
@@ -89,3 +97,26 @@ def test_coarse_scans_join_the_training_images_and_never_the_validation_split(sa
     assert validation.cardinality() == plain_validation.cardinality()
     with pytest.raises(ValueError, match="coarse_scans must be at least 0"):
         TrainConfig(coarse_scans=-1)
+
+
+def test_a_scan_is_read_as_a_grey_picture_and_a_drawing_as_brush_strokes(sample_mnist):
+    (x_train, _), _ = sample_mnist
+    scan = canvas_to_mnist(low_resolution_scan(x_train[0], side=8), return_stages=True)
+    assert _is_soft_picture(scan.cropped)
+    assert np.array_equal(scan.scaled, _scale_as_it_is(scan.cropped))
+    drawing = canvas_to_mnist(render_sketch(9, brush=8.0), return_stages=True)
+    assert not _is_soft_picture(drawing.cropped)
+
+
+def test_the_bundled_model_reads_coarse_scans_better_kept_grey_than_re_stroked(sample_mnist):
+    _, (x_test, y_test) = sample_mnist
+    model = load_record(bundled_record())
+    pictures = low_resolution_scans(x_test, side=8)
+    kept_grey = np.stack([canvas_to_mnist(p) for p in pictures])
+    re_stroked = []
+    for picture in pictures:
+        stages = canvas_to_mnist(picture, return_stages=True)
+        re_stroked.append(_centre_by_mass(_scale_with_mnist_stroke(stages.cropped)))
+    read_grey = (predict(model, kept_grey).argmax(axis=1) == y_test).mean()
+    read_re_stroked = (predict(model, np.stack(re_stroked)).argmax(axis=1) == y_test).mean()
+    assert read_grey > read_re_stroked
