@@ -1,12 +1,15 @@
-"""How often ``looks_like_digit`` refuses digits and non-digits.
+"""How often ``looks_like_digit`` refuses digits and non-digits, kind by kind.
 
-Digits: the MNIST test set and two drawn-digit sets (``sketches.drawn_digit_set`` and
-``sketches.pen_digit_set``, seed 1) passed through ``canvas_to_mnist`` as on the Draw page.
-Non-digits: ``sketches.non_digit_set`` (seed 1): scribbles, noise, filled blobs, grids, single
-letters and letter messes. None of these was used to set the check: the measured limits come
-from MNIST training digits and seed 0 sets (``--calibrate`` prints the percentiles), the
-learned detector from MNIST training digits and seeds 100 and up
-(``scripts/train_digit_check.py``, which also reports leave-one-family-out figures).
+Digits: the MNIST test set, its 8x8 low-resolution scans (``sketchbook.scans``), and the drawn,
+pen and quirky-writer sets of ``sketchbook.sketches`` (seed 1), each canvas passed through
+``canvas_to_mnist`` as on the Draw page. Non-digits: ``sketches.non_digit_set`` (seed 1), kinds
+the learned detector trains on (other seeds), and ``sketchbook.unseen_kinds`` (seed 1), kinds
+no part of the check ever trained on. None of these seeds was used to set the check: the
+measured limits come from MNIST training digits and seed 0 sets (``--calibrate`` prints the
+percentiles), the detector and the familiarity limit from MNIST training digits and seeds 100
+and up (``scripts/train_digit_check.py``, which also reports leave-one-family-out figures).
+Prints a Markdown table: each set's share refused by the whole check, by the learned detector
+alone and by the familiarity check alone.
 
     MNIST_NPZ=../shared/data/mnist.npz python benchmarks/bench_not_a_digit.py [--calibrate]
 """
@@ -24,7 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mnist_cnn import canvas_to_mnist, digit_check, load_mnist
 from mnist_cnn.digit_check import DigitLikeness, digit_likeness
-from sketchbook.sketches import NON_DIGIT_KINDS, drawn_digit_set, non_digit_set, pen_digit_set
+from sketchbook.scans import low_resolution_scans
+from sketchbook.sketches import (
+    NON_DIGIT_KINDS,
+    drawn_digit_set,
+    non_digit_set,
+    pen_digit_set,
+    quirky_writer_set,
+)
+from sketchbook.unseen_kinds import UNSEEN_KINDS, unseen_set
 
 MEASUREMENTS = ("holes", "coverage", "stroke_length", "stroke_ratio")
 
@@ -52,11 +63,15 @@ def refused_by_detector_alone(measured: list[DigitLikeness | None]) -> float:
     return float(np.mean([m is None or m.margin > 0.0 for m in measured]))
 
 
-def print_rates(name: str, measured: list[DigitLikeness | None]) -> None:
-    print(
-        f"{name}: {refused(measured):.2%} of {len(measured)} refused "
-        f"(learned detector alone: {refused_by_detector_alone(measured):.2%})"
-    )
+def refused_by_familiarity_alone(measured: list[DigitLikeness | None]) -> float:
+    """Share the familiarity check refuses: no digit the CNN saw is near enough."""
+    return float(np.mean([m is None or m.unfamiliarity > 1.0 for m in measured]))
+
+
+def print_row(name: str, trained_on: str, measured: list[DigitLikeness | None]) -> None:
+    rates = (refused, refused_by_detector_alone, refused_by_familiarity_alone)
+    shares = " | ".join(f"{rate(measured):.1%}" for rate in rates)
+    print(f"| {name} | {trained_on} | {len(measured)} | {shares} |")
 
 
 def time_per_call(images: np.ndarray, rounds: int = 5) -> None:
@@ -101,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-digit", type=int, default=50, help="drawn digits of each digit")
     parser.add_argument("--per-kind", type=int, default=100, help="non-digits of each kind")
+    parser.add_argument("--scans", type=int, default=2_000, help="MNIST test digits scanned")
     parser.add_argument("--calibrate", action="store_true", help="print the calibration data")
     args = parser.parse_args()
     if args.calibrate:
@@ -108,18 +124,30 @@ def main() -> None:
         return
 
     _, (x_test, _) = load_mnist()
-    print_rates("MNIST test digits", measure_images(x_test))
     time_per_call(x_test[:500])
-    canvases, _ = drawn_digit_set(n_per_digit=args.per_digit, seed=1)
-    print_rates("Drawn digits (drawn_digit_set)", measure_canvases(canvases))
-    canvases, _ = pen_digit_set(n_per_digit=args.per_digit, seed=1)
-    print_rates("Drawn digits (pen_digit_set)", measure_canvases(canvases))
-    canvases, kinds = non_digit_set(n_per_kind=args.per_kind, seed=1)
-    measured = measure_canvases(canvases)
-    print_rates("Non-digit canvases", measured)
-    for kind in NON_DIGIT_KINDS:
-        of_kind = [m for m, k in zip(measured, kinds, strict=True) if k == kind]
-        print(f"  {kind:<9} {refused(of_kind):.2%}")
+    print("\n| set | trained on | canvases | refused | by the detector alone | "
+          "by the familiarity alone |")  # fmt: skip
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    print_row("MNIST test digits", "digits", measure_images(x_test))
+    scans = low_resolution_scans(x_test[: args.scans], side=8)
+    print_row("MNIST test digits, 8x8 scans", "no", measure_canvases(scans))
+    for name, digit_set in (
+        ("Drawn digits", drawn_digit_set),
+        ("Pen digits (other styles)", pen_digit_set),
+    ):
+        canvases, _ = digit_set(n_per_digit=args.per_digit, seed=1)
+        print_row(name, "digits", measure_canvases(canvases))
+    canvases, _ = quirky_writer_set(n_per_digit=20, seed=1)
+    print_row("One writer's quirky digits", "no", measure_canvases(canvases))
+    for generated, kind_names, trained_on in (
+        (non_digit_set, NON_DIGIT_KINDS, "detector"),
+        (unseen_set, UNSEEN_KINDS, "no"),
+    ):
+        canvases, kinds = generated(args.per_kind, seed=1)
+        measured = measure_canvases(canvases)
+        for kind in kind_names:
+            of_kind = [m for m, k in zip(measured, kinds, strict=True) if k == kind]
+            print_row(kind, trained_on, of_kind)
 
 
 if __name__ == "__main__":

@@ -27,19 +27,28 @@ training digits, which also take in every digit of ``sketchbook.sketches.drawn_d
 hidden layer of 64 ReLU units over the 784 input pixels and the logs of the four measurements,
 giving a logit for "not a digit". ``scripts/train_digit_check.py`` trains it on MNIST training
 digits and drawn digits (positives) against generated non-digits (scribbles, noise, blobs,
-grids, letters drawn as strokes, letters from DejaVu/Liberation fonts bent and thickened at
+grids, letters drawn as strokes, letters from the DejaVu/Liberation Sans fonts bent and thickened at
 random, letter messes, doodles), every canvas prepared by ``canvas_to_mnist`` as on the page.
 Its threshold is set on digits it never trained on, so that at most 0.4% of held-out MNIST or
 drawn digits are refused. The weights are ``digit_check.npz`` beside this module, read with
 ``allow_pickle=False``; a call is two small matrix products in numpy.
 
-The score is the largest of the measurements' ratios to their limits and ``exp(margin)``, the
-detector's logit over its threshold: above 1 means "not a digit", and ``reason`` says which.
+**Familiarity.** The detector knows only the kinds of non-digit it was trained on, so a third
+part learns from digits alone (``mnist_cnn.familiarity``): the bundled CNN's convolutional
+features of the input, and their distance to the nearest of 10,000 MNIST training digits'.
+Its limit is the lowest that keeps the whole check's refusals of held-out digits at 0.8%.
+Kinds that no part of the check trained on (``sketchbook.unseen_kinds``) are how it is judged:
+``benchmarks/bench_not_a_digit.py`` reports each. It costs a CNN pass, about 4 ms a call.
 
-Limits: it knows only the kinds of non-digit it was trained on. Letters that are written like
-digits (O, I, l, S, Z, B, b, g, q) pass by design, and so may any shape close to a digit (a
-plain circle is a 0). New kinds of drawing fare worse than the trained families: the
-leave-one-family-out figures of ``scripts/train_digit_check.py --leave-one-out`` say how much.
+The score is the largest of the measurements' ratios to their limits, ``exp(margin)``, the
+detector's logit over its threshold, and the unfamiliarity: above 1 means "not a digit", and
+``reason`` says which.
+
+Limits: letters that are written like digits (O, I, l, S, Z, B, b, g, q) pass by design, and
+so may any shape close to a digit (a plain circle is a 0). New kinds of drawing fare worse
+than the trained families (an arrow is close enough to a 1 or a 7 to pass more often than
+not): the leave-one-family-out figures of ``scripts/train_digit_check.py --leave-one-out``
+and the unseen kinds' say how much.
 """
 
 from __future__ import annotations
@@ -75,7 +84,9 @@ class DigitLikeness:
     """The measurements of a drawing, the detector's verdict and the score (above 1: not a digit).
 
     ``margin`` is the learned detector's logit minus its threshold: above 0, it finds the input
-    more like its non-digits than like its digits.
+    more like its non-digits than like its digits. ``unfamiliarity`` is the distance of the
+    CNN's features to the nearest digit's over its limit (``mnist_cnn.familiarity``): above 1,
+    no digit the CNN was shown looks like it.
     """
 
     holes: int
@@ -83,16 +94,24 @@ class DigitLikeness:
     stroke_length: float
     stroke_ratio: float
     margin: float = -math.inf
+    unfamiliarity: float = 0.0
 
-    def ratios(self) -> dict[str, float]:
-        """Each measurement as a fraction of its limit, and the detector's exp(margin)."""
+    def measured_ratios(self) -> dict[str, float]:
+        """Each measurement as a fraction of its limit."""
         return {
             "holes": self.holes / MAX_HOLES,
             "coverage": self.coverage / MAX_COVERAGE,
             "stroke length": self.stroke_length / MAX_STROKE_LENGTH,
             "short strokes": MIN_STROKE_LENGTH / max(self.stroke_length, 1e-6),
             "stroke ratio": self.stroke_ratio / MAX_STROKE_RATIO,
+        }
+
+    def ratios(self) -> dict[str, float]:
+        """The measurements' ratios, the detector's exp(margin) and the unfamiliarity's."""
+        return {
+            **self.measured_ratios(),
             "unlike digits": math.exp(min(self.margin, _MAX_MARGIN)),
+            "unlike any digit seen": self.unfamiliarity,
         }
 
     @property
@@ -116,7 +135,11 @@ def digit_likeness(image: np.ndarray, ink: np.ndarray | None = None) -> DigitLik
     detector = _detector()
     if detector is None:
         return measured
-    return replace(measured, margin=detector.margin(detector_input(image, measured)))
+    return replace(
+        measured,
+        margin=detector.margin(detector_input(image, measured)),
+        unfamiliarity=detector.unfamiliarity(_as_float(image)),
+    )
 
 
 def not_digit_score(image: np.ndarray, ink: np.ndarray | None = None) -> float:
@@ -138,10 +161,23 @@ class _Detector:
     w2: np.ndarray
     b2: float
     threshold: float
+    familiarity_limit: float | None = None  # None: saved before the familiarity check
+    familiarity_model: str | None = None  # the bundled model's id the limit was set for
 
     def margin(self, x: np.ndarray) -> float:
         hidden = np.maximum(x @ self.w1 + self.b1, 0.0)
         return float(hidden @ self.w2 + self.b2) - self.threshold
+
+    def unfamiliarity(self, image: np.ndarray) -> float:
+        """The familiarity distance over its limit; 0 when that check is unavailable."""
+        from mnist_cnn.familiarity import references
+
+        if self.familiarity_limit is None:
+            return 0.0
+        shared = references()
+        if shared is None or shared.model_id != self.familiarity_model:
+            return 0.0
+        return float(shared.distances(image[np.newaxis])[0]) / self.familiarity_limit
 
 
 @cache
@@ -150,9 +186,12 @@ def _detector() -> _Detector | None:
     if not WEIGHTS_PATH.exists():
         return None
     with np.load(WEIGHTS_PATH, allow_pickle=False) as saved:
+        familiar = "familiarity_limit" in saved.files
         return _Detector(
             w1=saved["w1"], b1=saved["b1"], w2=saved["w2"],
             b2=float(saved["b2"]), threshold=float(saved["threshold"]),
+            familiarity_limit=float(saved["familiarity_limit"]) if familiar else None,
+            familiarity_model=str(saved["familiarity_model"]) if familiar else None,
         )  # fmt: skip
 
 
@@ -179,7 +218,7 @@ def detector_input(image: np.ndarray, measured: DigitLikeness) -> np.ndarray:
     Public so that its training (``sketchbook.detector.features``) builds exactly this.
     """
     pixels = _as_float(image)
-    ratios = np.array([r for name, r in measured.ratios().items() if name != "unlike digits"])
+    ratios = np.array(list(measured.measured_ratios().values()))
     logs = np.log(np.clip(ratios, _RATIO_FLOOR, _RATIO_CEILING))
     return np.concatenate((pixels.reshape(-1), logs)).astype(np.float32)
 

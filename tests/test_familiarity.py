@@ -1,0 +1,80 @@
+"""The familiarity check: learnt from digits alone, it refuses what no digit looks like, and
+the "not a digit" check goes on without it when it cannot be made."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from mnist_cnn import digit_check, familiarity
+from mnist_cnn.data import DataError, shared_mnist
+from mnist_cnn.digit_check import digit_likeness
+from mnist_cnn.drawing import canvas_to_mnist
+from mnist_cnn.store import bundled_record
+from sketchbook.detector import detector_metadata
+from sketchbook.sketches import NON_DIGIT_KINDS
+from sketchbook.unseen_kinds import UNSEEN_KINDS, render_unseen
+
+
+def unfamiliarity(canvas_or_image: np.ndarray) -> float:
+    image = canvas_or_image
+    if image.ndim == 3:
+        image = canvas_to_mnist(image)
+    return digit_likeness(image).unfamiliarity
+
+
+def test_its_limit_was_set_for_the_bundled_model_and_kinds_it_never_trained_on() -> None:
+    with np.load(digit_check.WEIGHTS_PATH, allow_pickle=False) as saved:
+        assert str(saved["familiarity_model"]) == bundled_record().id
+        assert 0.0 < float(saved["familiarity_limit"]) < 2.0  # distances of unit vectors
+    made = detector_metadata()
+    assert set(made["unseen_kinds"]) == set(UNSEEN_KINDS)
+    assert set(made["unseen_kinds"]).isdisjoint(made["families"])
+    assert set(NON_DIGIT_KINDS) <= set(made["families"])
+
+
+def test_digits_are_familiar_and_the_nearest_reference_is_the_digit_itself(sample_mnist) -> None:
+    (_, _), (x_test, _) = sample_mnist
+    assert np.mean([unfamiliarity(image) > 1.0 for image in x_test]) <= 0.01
+    shared = familiarity.references()
+    assert shared.rows.shape == (familiarity.REFERENCE_DIGITS, 1600)
+    (x_train, _), _ = shared_mnist()
+    assert shared.distances(x_train[:5]) == pytest.approx(0.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("kind", ["hatching", "signature"])
+def test_kinds_no_part_of_the_check_saw_are_refused(kind: str) -> None:
+    refused = [not digit_check.looks_like_digit(canvas_to_mnist(render_unseen(kind, seed=s)))
+               for s in range(10)]  # fmt: skip
+    assert np.mean(refused) >= 0.8
+
+
+def test_noise_is_unlike_any_digit_seen() -> None:
+    rng = np.random.default_rng(0)
+    assert unfamiliarity(rng.random((28, 28)).astype(np.float32)) > 1.0
+
+
+def test_without_mnist_the_check_goes_on_without_familiarity(monkeypatch) -> None:
+    def no_mnist(*_args, **_kwargs):
+        raise DataError("no network")
+
+    monkeypatch.setattr("mnist_cnn.data.shared_mnist", no_mnist)
+    familiarity._shared_references.cache_clear()
+    try:
+        assert familiarity.references() is None
+        image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+        likeness = digit_likeness(image)
+        assert likeness.unfamiliarity == 0.0 and likeness.score > 1.0  # the limits still refuse
+    finally:
+        monkeypatch.undo()
+        familiarity._shared_references.cache_clear()
+
+
+def test_a_limit_set_for_another_model_is_not_used(monkeypatch) -> None:
+    detector = digit_check._detector()
+    other = replace(detector, familiarity_model="another model")
+    monkeypatch.setattr(digit_check, "_detector", lambda: other)
+    image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    assert digit_likeness(image).unfamiliarity == 0.0
