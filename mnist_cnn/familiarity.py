@@ -13,7 +13,8 @@ sets off another pattern of them. Each feature vector is scaled to unit length, 
 digit and a bold one agree, and compared with ``REFERENCE_DIGITS`` MNIST training digits: the
 distance to the nearest one is the drawing's ``unfamiliarity``. Its limit is set by
 ``scripts/train_digit_check.py`` on digits kept out of the references and saved with the
-detector (``digit_check.npz``), with the bundled model's id it holds for.
+detector (``digit_check.npz``), with the fingerprint of the bundled model it holds for (a hash
+of the model file: a checkout's file times differ, its bytes do not).
 
 The references are made once per process when first asked (a second or two: one pass of the
 CNN over 10,000 digits) and kept: 10,000 x 1,600 float32, 64 MB. Without MNIST to make them
@@ -22,9 +23,11 @@ CNN over 10,000 digits) and kept: 10,000 x 1,600 float32, 64 MB. Without MNIST t
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,6 +37,7 @@ from mnist_cnn.shapes import INPUT_SHAPE
 if TYPE_CHECKING:
     import keras
 
+FINGERPRINT_CHARS = 16  # of the model file's SHA-256 in hex
 REFERENCE_DIGITS = 10_000  # the first MNIST training digits; the limit is set on later ones
 _QUERY_CHUNK = 1_000  # queries compared at once: 1,000 x 10,000 distances, 40 MB
 _log = logging.getLogger(__name__)
@@ -107,7 +111,15 @@ def _shared_references() -> References | None:
     except DataError as error:
         _log.warning("The familiarity check is off: no MNIST to compare drawings with (%s)", error)
         return None
-    return References(load_record(record), x_train[:REFERENCE_DIGITS], record.id)
+    return References(
+        load_record(record), x_train[:REFERENCE_DIGITS], fingerprint(record.model_file)
+    )
+
+
+def fingerprint(model_file: Path) -> str:
+    """What a model's file holds, in short: the same bytes give the same fingerprint anywhere."""
+    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
+    return f"sha256:{digest[:FINGERPRINT_CHARS]}"
 
 
 def references() -> References | None:

@@ -12,6 +12,7 @@ from mnist_cnn import digit_check, familiarity
 from mnist_cnn.data import DataError, shared_mnist
 from mnist_cnn.digit_check import digit_likeness
 from mnist_cnn.drawing import canvas_to_mnist
+from mnist_cnn.familiarity import fingerprint
 from mnist_cnn.store import bundled_record
 from sketchbook.detector import detector_metadata
 from sketchbook.sketches import NON_DIGIT_KINDS
@@ -27,7 +28,7 @@ def unfamiliarity(canvas_or_image: np.ndarray) -> float:
 
 def test_its_limit_was_set_for_the_bundled_model_and_kinds_it_never_trained_on() -> None:
     with np.load(digit_check.WEIGHTS_PATH, allow_pickle=False) as saved:
-        assert str(saved["familiarity_model"]) == bundled_record().id
+        assert str(saved["familiarity_model"]) == fingerprint(bundled_record().model_file)
         assert 0.0 < float(saved["familiarity_limit"]) < 2.0  # distances of unit vectors
     made = detector_metadata()
     assert set(made["unseen_kinds"]) == set(UNSEEN_KINDS)
