@@ -162,7 +162,7 @@ class _Detector:
     b2: float
     threshold: float
     familiarity_limit: float | None = None  # None: saved before the familiarity check
-    familiarity_model: str | None = None  # the bundled model's id the limit was set for
+    familiarity_model: str | None = None  # the bundled model file's fingerprint it was set for
 
     def margin(self, x: np.ndarray) -> float:
         hidden = np.maximum(x @ self.w1 + self.b1, 0.0)
