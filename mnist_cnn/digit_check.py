@@ -53,6 +53,7 @@ and the unseen kinds' say how much.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, replace
 from functools import cache
@@ -73,6 +74,7 @@ MAX_STROKE_RATIO = 0.29
 # The learned detector: scripts/train_digit_check.py writes it, np.load reads it (no pickle).
 WEIGHTS_PATH = Path(__file__).with_name("digit_check.npz")
 _MAX_MARGIN = 50.0  # exp(margin) is capped here, far past any doubt, so it cannot overflow
+_log = logging.getLogger(__name__)
 _RATIO_FLOOR, _RATIO_CEILING = 0.05, 20.0  # the measurements' ratios enter the network as logs
 # Pixels at least this bright count as ink when finding holes (MNIST's edges are grey).
 _INK_THRESHOLD = 0.4
@@ -175,9 +177,23 @@ class _Detector:
         if self.familiarity_limit is None:
             return 0.0
         shared = references()
-        if shared is None or shared.model_id != self.familiarity_model:
+        if shared is None:
+            return 0.0
+        if shared.model_id != self.familiarity_model:
+            _warn_of_another_model(shared.model_id, self.familiarity_model)
             return 0.0
         return float(shared.distances(image[np.newaxis])[0]) / self.familiarity_limit
+
+
+@cache
+def _warn_of_another_model(bundled: str, limit_for: str | None) -> None:
+    """Said once: a retrained bundled model needs scripts/train_digit_check.py run again."""
+    _log.warning(
+        "The familiarity check is off: its limit was set for bundled model %s, not %s; "
+        "run scripts/train_digit_check.py",
+        limit_for,
+        bundled,
+    )
 
 
 @cache

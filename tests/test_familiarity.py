@@ -73,9 +73,11 @@ def test_without_mnist_the_check_goes_on_without_familiarity(monkeypatch) -> Non
         familiarity._shared_references.cache_clear()
 
 
-def test_a_limit_set_for_another_model_is_not_used(monkeypatch) -> None:
+def test_a_limit_set_for_another_model_is_not_used_and_the_log_says_so(monkeypatch, caplog) -> None:
     detector = digit_check._detector()
     other = replace(detector, familiarity_model="another model")
     monkeypatch.setattr(digit_check, "_detector", lambda: other)
     image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    digit_check._warn_of_another_model.cache_clear()
     assert digit_likeness(image).unfamiliarity == 0.0
+    assert "set for bundled model another model" in caplog.text
