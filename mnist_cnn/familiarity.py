@@ -50,6 +50,7 @@ class References:
     def __init__(self, model: keras.Model, digits: np.ndarray, model_id: str) -> None:
         self.model_id = model_id
         self._forward = _convolutional_features(model)
+        self._width = int(self._forward.structured_outputs.shape[-1])
         self.rows = self.features(digits)
 
     def features(self, images: np.ndarray) -> np.ndarray:
@@ -59,13 +60,15 @@ class References:
         from mnist_cnn.data import prepare_images
         from mnist_cnn.inference import BATCH_SIZE
 
-        rows = []
+        # Filled and scaled in place: batches joined at the end, then divided, would hold the
+        # references' 64 MB three times at the peak.
+        rows = np.empty((len(images), self._width), np.float32)
         for start in range(0, len(images), BATCH_SIZE):
             batch = prepare_images(np.asarray(images[start : start + BATCH_SIZE]))
-            rows.append(self._forward(tf.constant(batch)).numpy())
-        features = np.concatenate(rows) if rows else np.zeros((0, 0), np.float32)
-        norms = np.linalg.norm(features, axis=1, keepdims=True)
-        return features / np.maximum(norms, np.finfo(np.float32).tiny)
+            rows[start : start + BATCH_SIZE] = self._forward(tf.constant(batch)).numpy()
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        rows /= np.maximum(norms, np.finfo(np.float32).tiny)
+        return rows
 
     def distances(self, images: np.ndarray) -> np.ndarray:
         """(N,) distance of each image's features to its nearest reference digit's, in [0, 2]."""
