@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_cnn.shapes import INPUT_SHAPE
+from mnist_cnn.features import compiled_prefix
 
 if TYPE_CHECKING:
     import keras
@@ -49,7 +49,7 @@ class References:
 
     def __init__(self, model: keras.Model, digits: np.ndarray, model_id: str) -> None:
         self.model_id = model_id
-        self._forward = _convolutional_features(model)
+        self._forward = compiled_prefix(model, _depth_through_flatten(model))
         self._width = int(self._forward.structured_outputs.shape[-1])
         self.rows = self.features(digits)
 
@@ -80,27 +80,14 @@ class References:
         return nearest
 
 
-def _convolutional_features(model: keras.Model):
-    """A compiled pass through the model's layers up to and including its Flatten."""
+def _depth_through_flatten(model: keras.Model) -> int:
+    """How many of the model's layers run up to and including its Flatten."""
     import keras
-    import tensorflow as tf
 
-    layers = []
-    for layer in model.layers:
-        layers.append(layer)
+    for depth, layer in enumerate(model.layers, start=1):
         if isinstance(layer, keras.layers.Flatten):
-            break
-    else:
-        raise ValueError("the model has no Flatten layer to take convolutional features from")
-
-    @tf.function(input_signature=[tf.TensorSpec((None, *INPUT_SHAPE), tf.float32)])
-    def forward(images):
-        x = images
-        for layer in layers:
-            x = layer(x, training=False)
-        return x
-
-    return forward.get_concrete_function()
+            return depth
+    raise ValueError("the model has no Flatten layer to take convolutional features from")
 
 
 @cache

@@ -8,9 +8,9 @@ digits close together there look alike *to the model*, whatever their pixels say
 nearest-neighbour index (`mnist_cnn.neighbours`) and the map of the test digits
 (`mnist_cnn.digit_map`) both work in this space.
 
-The features come from one compiled function per model, traced once with a fixed signature and
-weakly keyed like `mnist_cnn.inference.predict`'s, run in batches of the same size so memory
-stays bounded whatever the number of images.
+The features come from one compiled function per model (``compiled_prefix``), traced once with
+a fixed signature and weakly keyed like `mnist_cnn.inference.predict`'s, run in batches of the
+same size so memory stays bounded whatever the number of images.
 """
 
 from __future__ import annotations
@@ -29,28 +29,35 @@ from mnist_cnn.shapes import INPUT_SHAPE
 if TYPE_CHECKING:
     import keras
 
-_compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {depth: pass}
 _compile_lock = threading.Lock()
 
 
-def _penultimate(model: keras.Model):
-    """The model's compiled pass through every layer but the last, traced once (under a lock)."""
+def compiled_prefix(model: keras.Model, depth: int):
+    """The model's compiled pass through its first ``depth`` layers, traced once per model and
+    depth (under a lock), with a fixed signature so any batch size reuses it.
+
+    Kept weakly, like `mnist_cnn.inference.predict`'s: a cached function must not keep its
+    model alive. `features` runs every layer but the last; `mnist_cnn.familiarity` stops after
+    the Flatten.
+    """
     import tensorflow as tf
 
     with _compile_lock:
-        function = _compiled.get(model)
+        by_depth = _compiled.setdefault(model, {})
+        function = by_depth.get(depth)
         if function is None:
-            model_ref = weakref.ref(model)  # a cached function must not keep its model alive
+            model_ref = weakref.ref(model)
 
             @tf.function(input_signature=[tf.TensorSpec((None, *INPUT_SHAPE), tf.float32)])
-            def penultimate(images):
+            def prefix(images):
                 x = images
-                for layer in model_ref().layers[:-1]:
+                for layer in model_ref().layers[:depth]:
                     x = layer(x, training=False)
                 return x
 
-            function = penultimate.get_concrete_function()
-            _compiled[model] = function
+            function = prefix.get_concrete_function()
+            by_depth[depth] = function
     return function
 
 
@@ -68,7 +75,7 @@ def features(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """
     import tensorflow as tf
 
-    forward = _penultimate(model)
+    forward = compiled_prefix(model, len(model.layers) - 1)
     images = np.asarray(images)
     # Filled in place, batch by batch: a list of batches joined at the end would hold the
     # features twice at its peak (190 MB rather than 96 for a Tiny model's 60,000 x 400).
