@@ -50,13 +50,19 @@ def app_environment(monkeypatch, sample_npz: Path, isolated_models_dir: Path) ->
     """The sample as MNIST, a fresh models folder, empty caches; stop any run left behind
     (training or teaching).
 
+    The familiarity check's references are made from whichever MNIST the process reads first,
+    so they are dropped before and after: made from the sample, they would make every later
+    test's check refuse more digits.
+
     Imports inside: only the AppTest files ask for it, and Streamlit loads TensorFlow.
     """
     import streamlit as st
 
+    from mnist_cnn import familiarity
     from studio import resources
 
     monkeypatch.setenv("MNIST_NPZ", str(sample_npz))
+    familiarity._shared_references.cache_clear()
     st.cache_resource.clear()
     st.cache_data.clear()
     error_details = st.get_option("client.showErrorDetails")  # public-mode runs change it
@@ -68,4 +74,5 @@ def app_environment(monkeypatch, sample_npz: Path, isolated_models_dir: Path) ->
             job.stop()
             job.join(timeout=60)
     st.cache_resource.clear()
+    familiarity._shared_references.cache_clear()
     st.cache_data.clear()
