@@ -40,7 +40,7 @@ def test_evaluate_shows_how_sure_and_the_threshold_is_the_sessions() -> None:
     app = open_page(EVALUATE)
     metrics = {m.label: m.value for m in app.main.metric}
     # The bundled model ships with its temperature (fitted on held-out training digits).
-    assert metrics["Temperature"] == "1.35"
+    assert metrics["Temperature"] == "1.26"
     assert metrics["Calibration error, raw"].endswith("%")
     assert metrics["Calibration error, as shown"].endswith("%")
     assert len(app.get("vega_lite_chart")) >= 1, "no reliability diagram"
