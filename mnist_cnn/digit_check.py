@@ -175,9 +175,10 @@ class _Detector:
 
     def unfamiliarity(self, image: np.ndarray) -> float:
         """The familiarity distance over its limit; 0 when that check is unavailable."""
+        from mnist_cnn import settings
         from mnist_cnn.familiarity import references
 
-        if self.familiarity_limit is None:
+        if self.familiarity_limit is None or not settings.familiarity_check():
             return 0.0
         shared = references()
         if shared is None:

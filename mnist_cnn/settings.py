@@ -20,6 +20,9 @@ names work there. Every setting has a default that suits one person running the 
 - ``MNIST_CNN_MEMORY_MB``: the memory the server may use, in MB, for its budget of heavy jobs
   (``mnist_cnn.memory_budget``); ``unlimited`` turns the budget off. Default: the memory
   cgroup's limit where there is one (Community Cloud, a container), else unlimited.
+- ``MNIST_CNN_FAMILIARITY``: on/off for the "not a digit" check's familiarity part
+  (``mnist_cnn.familiarity``), which keeps about 100 MB once made. Default: on, but off where
+  the memory above is under ``FAMILIARITY_MIN_MEMORY_MB`` (see ``familiarity_check``).
 - ``MNIST_NPZ``: a local mnist.npz to use instead of the Keras download. Default unset.
 
 A value that cannot be used raises ``SettingError`` naming the variable, rather than silently
@@ -43,6 +46,7 @@ MAX_FLOPS_RATIO_ENV = "MNIST_CNN_MAX_FLOPS_RATIO"
 KEEP_MODELS_ENV = "MNIST_CNN_KEEP_MODELS"
 DEFAULT_MODEL_ENV = "MNIST_CNN_DEFAULT_MODEL"
 MEMORY_MB_ENV = "MNIST_CNN_MEMORY_MB"
+FAMILIARITY_ENV = "MNIST_CNN_FAMILIARITY"
 UNLIMITED = "unlimited"
 
 # A public run of 10 epochs takes about 3 minutes on Community Cloud's CPU: long enough to learn
@@ -57,6 +61,9 @@ PUBLIC_MAX_PARAMETERS = 1_000_000
 PUBLIC_MAX_FLOPS_RATIO = 4
 # ~1.5 MB each on disk: 20 trained models stay far below any disk quota.
 KEEP_MODELS = 20
+# Below this much memory the familiarity check is off unless asked for: on the 690 MB box its
+# ~100 MB left TensorFlow's libraries too little room (bench_cloud_box.py: 5 answers, 9 errors).
+FAMILIARITY_MIN_MEMORY_MB = 1_000
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -146,6 +153,24 @@ def memory_budget_mb() -> float | None:
         except SettingError as error:
             raise SettingError(f"{error} Or {UNLIMITED!r}, for no budget.") from None
     return memory_limit.cgroup_limit_mb()
+
+
+def familiarity_check() -> bool:
+    """Whether the "not a digit" check asks the familiarity part (``MNIST_CNN_FAMILIARITY``).
+
+    Unset, it is on unless the memory budget is under ``FAMILIARITY_MIN_MEMORY_MB``: there the
+    references' ~100 MB, kept for the life of the process, squeeze the server until drawings
+    go unanswered, and the check keeps its measured limits and learned detector.
+    """
+    value = os.environ.get(FAMILIARITY_ENV, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE - {""}:
+        return False
+    if value:
+        raise SettingError(f"{FAMILIARITY_ENV}={value!r}: use 1 (on) or 0 (off), or leave unset.")
+    budget = memory_budget_mb()
+    return budget is None or budget >= FAMILIARITY_MIN_MEMORY_MB
 
 
 def _positive_int(name: str, default: int) -> int:

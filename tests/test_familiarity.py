@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from mnist_cnn import digit_check, familiarity
+from mnist_cnn import digit_check, familiarity, settings
 from mnist_cnn.data import DataError, shared_mnist
 from mnist_cnn.digit_check import digit_likeness
 from mnist_cnn.drawing import canvas_to_mnist
@@ -83,3 +83,29 @@ def test_a_limit_set_for_another_model_is_not_used_and_the_log_says_so(monkeypat
     digit_check._warn_of_another_model.cache_clear()
     assert digit_likeness(image).unfamiliarity == 0.0
     assert "set for bundled model another model" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("setting", "memory_mb", "asked"),
+    [("", "690", False), ("", "1024", True), ("", "unlimited", True), ("1", "690", True),
+     ("off", "4096", False)],
+)  # fmt: skip
+def test_the_familiarity_part_is_off_on_a_small_box_unless_asked_for(
+    monkeypatch, setting: str, memory_mb: str, asked: bool
+) -> None:
+    monkeypatch.setenv(settings.FAMILIARITY_ENV, setting)
+    monkeypatch.setenv(settings.MEMORY_MB_ENV, memory_mb)
+    assert settings.familiarity_check() is asked
+    if not asked:
+        familiarity._shared_references.cache_clear()  # then off must not make them
+    noise = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    assert (digit_likeness(noise).unfamiliarity > 1.0) is asked
+    assert not digit_check.looks_like_digit(noise)  # refused either way: the limits see noise
+    if not asked:
+        assert familiarity._shared_references.cache_info().currsize == 0
+
+
+def test_a_familiarity_setting_that_cannot_be_used_is_named(monkeypatch) -> None:
+    monkeypatch.setenv(settings.FAMILIARITY_ENV, "sometimes")
+    with pytest.raises(settings.SettingError, match="MNIST_CNN_FAMILIARITY"):
+        settings.familiarity_check()
