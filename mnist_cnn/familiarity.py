@@ -68,16 +68,20 @@ class References:
         self.model_id = model_id
         self._forward = compiled_prefix(model, _depth_through_flatten(model))
         self._width = int(self._forward.structured_outputs.shape[-1])
-        self._directions = _principal_directions(self._unit_features(digits[:DIRECTION_DIGITS]))
-        self.rows = self.features(digits)
+        # One pass of the CNN: the first digits' features give the directions, then their rows.
+        first = self._unit_features(digits[:DIRECTION_DIGITS])
+        self._directions = _principal_directions(first)
+        self.rows = np.empty((len(digits), self._directions.shape[1]), np.float32)
+        done = len(first)
+        self.rows[:done] = first @ self._directions
+        del first
+        self._project(digits[done:], self.rows[done:])
         self._squared_norms = np.einsum("ij,ij->i", self.rows, self.rows)
 
     def features(self, images: np.ndarray) -> np.ndarray:
         """(N, PRINCIPAL_DIRECTIONS) projected unit features of (N, 28, 28) images."""
-        # A batch at a time: the whole features of 10,000 digits would be 64 MB at the peak.
         rows = np.empty((len(images), self._directions.shape[1]), np.float32)
-        for start, batch in self._batches(images):
-            rows[start : start + len(batch)] = batch @ self._directions
+        self._project(images, rows)
         return rows
 
     def distances(self, images: np.ndarray) -> np.ndarray:
@@ -91,6 +95,12 @@ class References:
             squared = 1.0 + self._squared_norms - 2.0 * (queries[chunk] @ self.rows.T)
             nearest[chunk] = np.sqrt(np.maximum(squared.min(axis=1), 0.0))
         return nearest
+
+    def _project(self, images: np.ndarray, out: np.ndarray) -> None:
+        """Write the images' projected unit features into ``out``, a batch at a time: the whole
+        features of 10,000 digits would be 64 MB at the peak."""
+        for start, batch in self._batches(images):
+            out[start : start + len(batch)] = batch @ self._directions
 
     def _unit_features(self, images: np.ndarray) -> np.ndarray:
         """(N, 1600) convolutional features scaled to unit length (uint8, or floats in [0, 1])."""

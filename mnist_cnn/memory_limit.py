@@ -14,6 +14,7 @@ they are left out here (``memory_budget`` counts the part a server keeps running
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -46,6 +47,13 @@ def cgroup_limit_mb(
         limit = int(value)
         return None if limit >= _machine_bytes() else limit / BYTES_PER_MB
     return None
+
+
+@cache
+def own_limit_mb() -> float | None:
+    """``cgroup_limit_mb()`` for this process, read once: its group is set when it starts, and
+    the Draw page asks on every drawing (through ``settings.familiarity_check``)."""
+    return cgroup_limit_mb()
 
 
 def anonymous_mb() -> float:

@@ -152,7 +152,7 @@ def memory_budget_mb() -> float | None:
             return float(_positive_int(MEMORY_MB_ENV, 0))
         except SettingError as error:
             raise SettingError(f"{error} Or {UNLIMITED!r}, for no budget.") from None
-    return memory_limit.cgroup_limit_mb()
+    return memory_limit.own_limit_mb()
 
 
 def familiarity_check() -> bool:

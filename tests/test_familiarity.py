@@ -45,6 +45,12 @@ def test_digits_are_familiar_and_the_nearest_reference_is_the_digit_itself(sampl
     # Nearest to its own projection: as far as what the directions leave out of it.
     left_out = np.sqrt(1.0 - np.square(shared.rows[:5]).sum(axis=1))
     assert shared.distances(x_train[:5]) == pytest.approx(left_out, abs=1e-3)
+    # The rows of the digits that gave the directions are made as any other's.
+    either_side = [0, familiarity.DIRECTION_DIGITS - 1, familiarity.DIRECTION_DIGITS]
+    either_side.append(familiarity.REFERENCE_DIGITS - 1)
+    assert shared.features(x_train[either_side]) == pytest.approx(
+        shared.rows[either_side], abs=1e-5
+    )
 
 
 @pytest.mark.parametrize("kind", ["hatching", "signature"])

@@ -256,7 +256,7 @@ def test_no_cgroup_to_read_means_no_limit(tmp_path):
 
 
 def test_the_setting_overrides_the_cgroup_and_can_turn_the_budget_off(monkeypatch):
-    monkeypatch.setattr(memory_limit, "cgroup_limit_mb", lambda: 690.0)
+    monkeypatch.setattr(memory_limit, "own_limit_mb", lambda: 690.0)
     monkeypatch.delenv(settings.MEMORY_MB_ENV, raising=False)
     assert settings.memory_budget_mb() == 690
     monkeypatch.setenv(settings.MEMORY_MB_ENV, "1024")
