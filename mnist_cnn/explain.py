@@ -35,10 +35,13 @@ import tensorflow as tf
 from mnist_cnn.data import prepare_images
 from mnist_cnn.shapes import INPUT_SHAPE
 
-# Integrated gradients approximates a path integral with this many points, all in one batch.
-# 128 keeps the attributions' sum within a few % of its exact value (see `saliency`): on the
-# bundled model 32 points missed it by up to 26% (a ReLU network's path is full of kinks).
+# Integrated gradients approximates a path integral with this many points. 128 keeps the
+# attributions' sum within a few % of its exact value (see `saliency`): on the bundled model 32
+# points missed it by up to 26% (a ReLU network's path is full of kinks).
 INTEGRATED_GRADIENTS_STEPS = 128
+# ...taken this many at a time: in one batch of 128 the process kept ~30 MB more for good
+# (TensorFlow holds on to its largest batch's memory), which the 690 MB box cannot spare.
+INTEGRATED_GRADIENTS_BATCH = 32
 # Occlusion blanks a 4x4 square at every other position: 13 x 13 = 169 images, one batch.
 OCCLUSION_PATCH = 4
 OCCLUSION_STRIDE = 2
@@ -167,33 +170,35 @@ def _log_softmax(scores: np.ndarray) -> np.ndarray:
 
 
 def _trace_integrated_gradients(model_ref: weakref.ref) -> Callable:
-    # Midpoints of the straight path from the black image (0) to the input (1).
-    alphas = tf.constant(
-        (np.arange(INTEGRATED_GRADIENTS_STEPS) + 0.5) / INTEGRATED_GRADIENTS_STEPS,
-        shape=(INTEGRATED_GRADIENTS_STEPS, 1, 1, 1),
-        dtype=tf.float32,
-    )
-
     @tf.function(
         input_signature=[
             tf.TensorSpec(INPUT_SHAPE, tf.float32),
             tf.TensorSpec((), tf.int32),
+            tf.TensorSpec((None, 1, 1, 1), tf.float32),
         ]
     )
-    def integrated_gradients(image, digit):
+    def summed_gradients(image, digit, alphas):
         path = alphas * image[tf.newaxis]
         with tf.GradientTape() as tape:
             tape.watch(path)
             scores = _logits_of(model_ref(), path)[:, digit]
-        gradients = tape.gradient(scores, path)
-        return (image * tf.reduce_mean(gradients, axis=0))[..., 0]
+        return tf.reduce_sum(tape.gradient(scores, path), axis=0)
 
-    return integrated_gradients.get_concrete_function()
+    return summed_gradients.get_concrete_function()
 
 
 def _integrated_gradients(model: keras.Model, image: np.ndarray, digit: int) -> np.ndarray:
     function = _compiled(_gradient_functions, model, _trace_integrated_gradients)
-    return function(tf.constant(image), tf.constant(digit, tf.int32)).numpy()
+    # Midpoints of the straight path from the black image (0) to the input (1), a batch at a
+    # time, one after another, so that only one batch's activations exist at once.
+    alphas = np.arange(INTEGRATED_GRADIENTS_STEPS, dtype=np.float32) + 0.5
+    alphas = (alphas / INTEGRATED_GRADIENTS_STEPS).reshape(-1, 1, 1, 1)
+    image_tensor, digit_tensor = tf.constant(image), tf.constant(digit, tf.int32)
+    total = np.zeros(INPUT_SHAPE, np.float32)
+    for start in range(0, INTEGRATED_GRADIENTS_STEPS, INTEGRATED_GRADIENTS_BATCH):
+        batch = tf.constant(alphas[start : start + INTEGRATED_GRADIENTS_BATCH])
+        total += function(image_tensor, digit_tensor, batch).numpy()
+    return (image * total / INTEGRATED_GRADIENTS_STEPS)[..., 0]
 
 
 def _occlusion(model: keras.Model, image: np.ndarray, digit: int) -> np.ndarray:
@@ -234,8 +239,9 @@ def saliency(
       add up to the digit's logit for this image minus its logit for a black image (within a
       few %: the path integral is a sum over `INTEGRATED_GRADIENTS_STEPS` points). The
       probability would add up too, but for a confident digit it sits at ~1 along most of the
-      path, so its gradient is ~0 there and the map degrades to noise. Cost: one batch of
-      `INTEGRATED_GRADIENTS_STEPS` forward and backward passes, ~30 ms on a CPU.
+      path, so its gradient is ~0 there and the map degrades to noise. Cost:
+      `INTEGRATED_GRADIENTS_STEPS` forward and backward passes, in batches of
+      `INTEGRATED_GRADIENTS_BATCH`, ~30 ms on a CPU.
     - ``"occlusion"`` (Zeiler and Fergus, 2014): how much the digit's *log-probability* drops
       when a 4x4 square (`OCCLUSION_PATCH`) over the pixel is blanked, averaged over the
       squares that cover it. Asks the model directly, no gradients, but blurred to the square's

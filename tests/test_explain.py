@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from mnist_cnn import explain
 from mnist_cnn.architecture import PRESETS
 from mnist_cnn.explain import activations, conv_filters, logits, receptive_field, saliency
 from mnist_cnn.inference import predict
@@ -177,6 +178,14 @@ def test_integrated_gradients_add_up_to_the_change_from_black(model, test_digits
         change = logits(model, np.stack([image, black]))[:, label] @ [1, -1]
         total = saliency(model, image, int(label)).sum()
         assert total == pytest.approx(change, rel=COMPLETENESS_RELATIVE_ERROR)
+
+
+def test_integrated_gradients_in_batches_equal_one_batch(model, test_digits, monkeypatch) -> None:
+    assert explain.INTEGRATED_GRADIENTS_STEPS > explain.INTEGRATED_GRADIENTS_BATCH  # several
+    image, label = test_digits[0][0], int(test_digits[1][0])
+    in_batches = saliency(model, image, label)
+    monkeypatch.setattr(explain, "INTEGRATED_GRADIENTS_BATCH", explain.INTEGRATED_GRADIENTS_STEPS)
+    assert saliency(model, image, label) == pytest.approx(in_batches, abs=1e-5)
 
 
 def deletion_rate(model, images, labels, method: str) -> float:
