@@ -7,7 +7,13 @@ from mnist_cnn.background import BusyError
 from mnist_cnn.describe import epochs_text
 from mnist_cnn.memory_budget import MemoryRefusedError
 from mnist_cnn.store import ModelsDirError
-from mnist_cnn.training import RECIPES, SCHEDULES, TUNED_WARMUP_EPOCHS, TrainConfig
+from mnist_cnn.training import (
+    BATCH_SIZES,
+    RECIPES,
+    SCHEDULES,
+    TUNED_WARMUP_EPOCHS,
+    TrainConfig,
+)
 from studio import messages, network_editor, resources, run_controls, session, training_view
 
 RECIPE_KEY = "train-recipe"
@@ -67,9 +73,7 @@ with st.form("recipe", border=True):
         value=min(defaults.epochs, max_epochs),
         help=f"At most {max_epochs} on this server.",
     )
-    batch_size = first.select_slider(
-        "Batch size", options=[16, 32, 64, 128, 256], value=defaults.batch_size
-    )
+    batch_size = first.select_slider("Batch size", options=BATCH_SIZES, value=defaults.batch_size)
     learning_rate = second.select_slider(
         "Learning rate",
         options=[1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2],

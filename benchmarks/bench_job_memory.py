@@ -16,11 +16,12 @@ The jobs: a 1-epoch training run of the seed recipe (loading MNIST, training, ca
 scoring, saving); teaching the bundled model 300 drawings; scoring a model on the test set (the
 Evaluate page); the neighbour index of 60,000 training digits; the t-SNE map of 10,000 test
 digits; loading a saved model; making the "not a digit" check's familiarity references (kept
-for the life of the process: ``left`` is what stays after the job). The network lab's jobs:
-1-epoch runs of the Wide and Deep presets and of the seed CNN, all with the tuned recipe (batch
-64), and the neighbour index of a Tiny model (400 features, the seed's 64), each beside what
-the budget reserves for it, worked out from the network's size
-(``memory_budget.training_need``, ``neighbour_index_need``).
+for the life of the process: ``left`` is what stays after the job); the Train page's measure of
+this server's training speed (``speed.training_speed``) at the largest batch it offers. The
+network lab's jobs: 1-epoch runs of the Wide and Deep presets and of the seed CNN, all with the
+tuned recipe (batch 64), and the neighbour index of a Tiny model (400 features, the seed's 64),
+each beside what the budget reserves for it, worked out from the network's size
+(``memory_budget.training_need``, ``neighbour_index_need``, ``speed_probe_need``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ JOBS = (
     "tsne map",
     "model load",
     "familiarity references",
+    "speed probe",
 )
 # The network lab's jobs: a tuned 1-epoch run of each preset named, a Tiny model's index.
 LAB_TRAINING = {"training seed tuned": "seed", "training wide": "wide", "training deep": "deep"}
@@ -128,6 +130,11 @@ def prepare(job: str):
         from mnist_cnn import familiarity
 
         return familiarity.references
+    if job == "speed probe":
+        from mnist_cnn.speed import training_speed
+        from mnist_cnn.training import BATCH_SIZES
+
+        return lambda: training_speed(max(BATCH_SIZES))
     raise ValueError(f"unknown job {job!r}")
 
 
@@ -149,15 +156,18 @@ def measure(job: str) -> dict:
 
 
 def budgeted_mb(job: str) -> float | None:
-    """What the memory budget reserves for a network lab job, else None (the fixed figures)."""
+    """What the memory budget reserves for a network lab job or the speed probe, else None
+    (the fixed figures)."""
     from mnist_cnn import memory_budget
     from mnist_cnn.architecture import preset
-    from mnist_cnn.training import TUNED_BATCH_SIZE
+    from mnist_cnn.training import BATCH_SIZES, TUNED_BATCH_SIZE
 
     if job in LAB_TRAINING:
         return memory_budget.training_need(preset(LAB_TRAINING[job]), TUNED_BATCH_SIZE).mb
     if job == "index tiny":
         return memory_budget.neighbour_index_need(400).mb
+    if job == "speed probe":
+        return memory_budget.speed_probe_need(max(BATCH_SIZES)).mb
     return None
 
 

@@ -241,7 +241,8 @@ def saliency(
       probability would add up too, but for a confident digit it sits at ~1 along most of the
       path, so its gradient is ~0 there and the map degrades to noise. Cost:
       `INTEGRATED_GRADIENTS_STEPS` forward and backward passes, in batches of
-      `INTEGRATED_GRADIENTS_BATCH`, ~30 ms on a CPU.
+      `INTEGRATED_GRADIENTS_BATCH`, 43-51 ms a digit on a 2-core CPU
+      (`benchmarks/bench_inside.py`).
     - ``"occlusion"`` (Zeiler and Fergus, 2014): how much the digit's *log-probability* drops
       when a 4x4 square (`OCCLUSION_PATCH`) over the pixel is blanked, averaged over the
       squares that cover it. Asks the model directly, no gradients, but blurred to the square's

@@ -100,6 +100,16 @@ def training_need(spec: ModelSpec, batch_size: int) -> Need:
     return Need(TRAINING.what, TRAINING_MB + max(extra, 0.0))
 
 
+def speed_probe_need(batch_size: int) -> Need:
+    """Measuring this server's training speed at ``batch_size`` (``speed.training_speed``)
+    trains the seed CNN and a bare network for a few dozen batches: at most what a training run
+    of the seed CNN needs at that batch (the probe measured 72 / 124 / 255 MB at batch 32 / 64 /
+    256, against 170 / 185 / 272 MB reserved)."""
+    from mnist_cnn.architecture import SEED
+
+    return Need("measuring the training speed", training_need(SEED, batch_size).mb)
+
+
 def neighbour_index_need(features: int) -> Need:
     """The neighbour index's need for a model whose last layer takes ``features`` numbers."""
     extra = FLOAT32_MB * INDEXED_DIGITS * max(features - SEED_FEATURES, 0)

@@ -47,6 +47,7 @@ VALIDATION_BATCH_SIZE = 128
 # Batches made ahead of the train step, by a background thread of tf.data's.
 PREFETCH_BATCHES = 4
 SCHEDULES = ("constant", "warmup_cosine")
+BATCH_SIZES = (16, 32, 64, 128, 256)  # what the Train page offers
 RECIPES = ("seed", "tuned")
 # The tuned recipe's settings (see the module docstring); measured in benchmarks/bench_training.py.
 TUNED_BATCH_SIZE = 64

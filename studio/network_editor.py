@@ -29,8 +29,10 @@ from mnist_cnn.architecture import (
     DenseLayer,
     ModelSpec,
 )
-from mnist_cnn.speed import measured_speed, training_speed
+from mnist_cnn.memory_budget import MemoryShortError
+from mnist_cnn.speed import measured_speed
 from mnist_cnn.training import TrainConfig
+from studio import resources
 
 PRESET_KEY = "network-preset"
 CONV_ROWS_KEY = "network-conv-rows"
@@ -234,8 +236,12 @@ def _figures(spec: ModelSpec, recipe: TrainConfig, running: bool) -> None:
         epoch.metric("Seconds per epoch", "after this run", help=_SPEED_HELP)
         return
     if speed is None:
-        with st.spinner("Measuring how fast this server trains (once)…"):
-            speed = training_speed(recipe.batch_size)
+        try:
+            with st.spinner("Measuring how fast this server trains (once)…"):
+                speed = resources.training_speed(recipe.batch_size)
+        except MemoryShortError as short:
+            epoch.metric("Seconds per epoch", "not measured yet", help=str(short))
+            return
     images = round(recipe_images(recipe))
     epoch.metric(
         "Seconds per epoch",

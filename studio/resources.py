@@ -27,6 +27,7 @@ from mnist_cnn.memory_budget import (
     MemoryBudget,
     neighbour_index_need,
     server_budget,
+    speed_probe_need,
 )
 from mnist_cnn.store import (
     LoadedModel,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from mnist_cnn.jobs import TrainingRegistry
     from mnist_cnn.map_jobs import MapJobs, MapProgress
     from mnist_cnn.neighbours import NeighbourIndex
+    from mnist_cnn.speed import TrainingSpeed
 
 
 @st.cache_resource(show_spinner=False)
@@ -148,6 +150,18 @@ def _evaluation(record_id: str, source: str | None, _record: ModelRecord) -> Eva
     images, labels = _test_set(source)
     with memory_budget().hold(EVALUATION):
         return evaluate(loaded_model(_record).model, images, labels)
+
+
+def training_speed(batch_size: int) -> TrainingSpeed:
+    """This server's training speed at ``batch_size``, measured once per process while the
+    probe holds its memory (raises MemoryShortError when the server has not the memory now)."""
+    from mnist_cnn import speed
+
+    measured = speed.measured_speed(batch_size)
+    if measured is not None:
+        return measured
+    with memory_budget().hold(speed_probe_need(batch_size)):
+        return speed.training_speed(batch_size)
 
 
 def training_set() -> tuple[np.ndarray, np.ndarray]:

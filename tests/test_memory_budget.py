@@ -293,6 +293,19 @@ def test_larger_networks_need_more_memory_and_smaller_ones_keep_the_measured_fig
     )
 
 
+def test_the_speed_probe_needs_what_training_the_seed_at_its_batch_needs():
+    from mnist_cnn.architecture import SEED
+
+    for batch_size in (16, 32, 256):
+        probe = memory_budget.speed_probe_need(batch_size)
+        assert probe.mb == memory_budget.training_need(SEED, batch_size).mb
+        assert probe.what == "measuring the training speed"
+    # Batch 256's probe measured 255 MB: it cannot run on the smallest box, as training cannot.
+    with pytest.raises(MemoryRefusedError, match="measuring the training speed"):
+        MemoryBudget(690).check(memory_budget.speed_probe_need(256))
+    MemoryBudget(690).check(memory_budget.speed_probe_need(32))
+
+
 def test_the_smallest_box_trains_the_small_presets_and_refuses_wide_and_deep_at_start():
     from mnist_cnn.architecture import PRESETS
 

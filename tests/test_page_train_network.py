@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from apptest_support import TRAIN, USE_APP_ENVIRONMENT, open_page, start_training, wait_until_ended
 
-from mnist_cnn import settings, store
+from mnist_cnn import memory_budget, settings, speed, store
 from mnist_cnn.architecture import PRESETS, SEED
+from mnist_cnn.training import TrainConfig
+from studio import resources
 
 pytestmark = USE_APP_ENVIRONMENT
 
@@ -41,6 +43,25 @@ def test_the_seed_network_is_shown_with_its_figures_before_training() -> None:
     for box in ("Input\\n28x28x1", "Conv 3x3\\n26x26x32", "Pool\\n5x5x64", "Output\\n10"):
         assert box in diagram
     assert "**Seed**." in _captions(app)
+
+
+def test_a_server_short_of_memory_does_not_measure_its_speed_until_it_has_it(monkeypatch) -> None:
+    monkeypatch.setattr(speed, "_measured", {})  # as a server that has not measured yet
+    limit = memory_budget.SERVER_MB + memory_budget.TRAINING_MB
+    monkeypatch.setenv(settings.MEMORY_MB_ENV, str(int(limit)))
+    monkeypatch.setattr(memory_budget, "HOLD_WAIT_S", 0.0)
+    training = resources.memory_budget().reserve(memory_budget.TRAINING, lambda: 40.0)
+    app = open_page(TRAIN)
+    assert not app.exception
+    epoch = next(metric for metric in app.metric if metric.label == "Seconds per epoch")
+    assert epoch.value == "not measured yet"
+    assert "short of memory until the training run ends, about 40 s" in epoch.proto.help
+    assert speed.measured_speed(TrainConfig().batch_size) is None
+
+    resources.memory_budget().release(training)
+    app.run()
+    assert _metrics(app)["Seconds per epoch"].startswith("≈ ")
+    assert speed.measured_speed(TrainConfig().batch_size) is not None
 
 
 def test_tiny_is_picked_shown_and_trained_and_its_model_records_it() -> None:
