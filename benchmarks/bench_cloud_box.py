@@ -145,7 +145,9 @@ TEACH_DRAWINGS = 10  # studio/your_drawings.MIN_DRAWINGS_TO_TEACH
 # as the trainer presses Start at once: teaching then starts during the training run (past its
 # start-up, into its batches), the heaviest moment, rather than after a 1-epoch run has ended.
 TEACH_AFTER_S = 5.0
-BATCH_SIZES = (16, 32, 64, 128, 256)  # the Train page's "Batch size" options
+# The Train page's "Batch size" options: a copy of mnist_cnn.training.BATCH_SIZES, because this
+# driver stays free of TensorFlow (tests/test_training.py checks the two agree).
+BATCH_SIZES = (16, 32, 64, 128, 256)
 TRAINING_OUTCOMES = {"finished": "Training finished", "stopped": "Training stopped"}
 TEACHING_OUTCOMES = {"finished": "Taught on your handwriting", "stopped": "Teaching stopped"}
 EXCEPTION_BOX = '[data-testid="stException"]'

@@ -1,4 +1,6 @@
+import ast
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from mnist_cnn.data import load_mnist
 from mnist_cnn.evaluation import evaluate
 from mnist_cnn.model import build_model
 from mnist_cnn.training import (
+    BATCH_SIZES,
     TrainConfig,
     build_training_state,
     make_datasets,
@@ -374,3 +377,14 @@ def test_the_tuned_recipe_feeds_the_same_distorted_batches_for_the_same_seed(sam
     first = _first_batches(tuned, images, labels)
     assert np.array_equal(first, _first_batches(tuned, images, labels))
     assert not np.array_equal(first, _first_batches(TrainConfig.tuned(seed=4), images, labels))
+
+
+def test_the_cloud_box_benchmark_offers_the_batch_sizes_the_train_page_offers():
+    """bench_cloud_box.py copies the sizes so that its driver never imports TensorFlow."""
+    source = (Path(__file__).parent.parent / "benchmarks" / "bench_cloud_box.py").read_text()
+    copied = next(
+        node.value
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "BATCH_SIZES"
+    )
+    assert ast.literal_eval(copied) == BATCH_SIZES
