@@ -116,7 +116,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-digit", type=int, default=50, help="drawn digits of each digit")
     parser.add_argument("--per-kind", type=int, default=100, help="non-digits of each kind")
-    parser.add_argument("--scans", type=int, default=2_000, help="MNIST test digits scanned")
+    parser.add_argument(
+        "--scans", type=int, default=10_000, help="MNIST test digits scanned (the first N)"
+    )
     parser.add_argument("--calibrate", action="store_true", help="print the calibration data")
     args = parser.parse_args()
     if args.calibrate:

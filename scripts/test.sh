@@ -10,10 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/bin/chromium ]; then
+# Chromium only recommends the Liberation fonts, and the sketchbook draws letters from them and
+# DejaVu's (sketchbook/fonts.py): named here so that a machine without them gets them too.
+debian_packages=(chromium fonts-dejavu-core fonts-dejavu-extra fonts-liberation)
+if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf ] \
+  || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSerifCondensed-Italic.ttf ]; then
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${debian_packages[@]}" >/dev/null
 fi
 
 python3 -m venv .venv

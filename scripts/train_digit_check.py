@@ -49,6 +49,7 @@ from mnist_cnn import canvas_to_mnist, load_mnist
 from mnist_cnn.digit_check import WEIGHTS_PATH
 from mnist_cnn.familiarity import REFERENCE_DIGITS, references
 from sketchbook.detector import features
+from sketchbook.fonts import SANS, font_files
 from sketchbook.sketches import (
     NON_DIGIT_KINDS,
     _in_box,
@@ -60,8 +61,6 @@ from sketchbook.sketches import (
 from sketchbook.unseen_kinds import UNSEEN_KINDS, unseen_set
 
 CANVAS = 280
-FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation")
-TRAINING_FONTS = "Sans"  # in the font's file name: serif and mono letters are an unseen kind
 # Letters and signs no digit shares; left out: O o Q I i l j J S s Z z B b G g q C c U u D.
 FONT_LETTERS = "AEFHKMNRTVWXYaefhkmnrtvwxyPpLdK&#@%?!{}<>+=$"
 EXTRA_FAMILIES = ("font letter", "stroke letter", "doodle")
@@ -179,9 +178,7 @@ def _font_letter(rng: np.random.Generator, fonts: list[str]) -> np.ndarray:
 def extra_family(family: str, n: int, seed: int) -> np.ndarray:
     """``n`` canvases of one of EXTRA_FAMILIES."""
     rng = np.random.default_rng(seed)
-    fonts = sorted(
-        str(p) for d in FONT_DIRS for p in Path(d).glob("*.ttf") if TRAINING_FONTS in p.name
-    )
+    fonts = font_files(SANS)  # serif and mono letters are an unseen kind
     canvases = []
     for _ in range(n):
         if family == "font letter":

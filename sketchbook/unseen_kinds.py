@@ -21,13 +21,13 @@ colour conventions of ``sketches`` and with a random brush, each drawn from its 
 
 from __future__ import annotations
 
-import glob
 import math
 from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from sketchbook.fonts import SERIF_AND_MONO, font_files
 from sketchbook.sketches import (
     _COLOUR_CONVENTIONS,
     DIGIT_STROKES,
@@ -56,11 +56,6 @@ _MARGIN = 0.05  # free border around placed drawings, as a fraction of the canva
 # Letters no digit shares (no O, I, S, Z, B, G, q, ...), from serif and monospaced fonts only:
 # this kind is unseen only while the detector's font letters come from the sans-serif fonts.
 _SERIF_LETTERS = "AEFHKMNRTVWXYaefhkmnrtvwxyPdL"
-_SERIF_FONT_GLOBS = (
-    "/usr/share/fonts/truetype/liberation/LiberationSerif-*.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationMono-*.ttf",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSerif*.ttf",
-)
 _MAX_TURN_DEG = 20.0
 _MAX_SHEAR = 0.3
 
@@ -91,9 +86,7 @@ def _placed(
 
 def _serif_coverage(rng: np.random.Generator, size: int) -> np.ndarray:
     """One or two serif or monospaced letters as ink coverage in [0, 1], (size, size)."""
-    fonts = sorted(path for pattern in _SERIF_FONT_GLOBS for path in glob.glob(pattern))
-    if not fonts:
-        raise FileNotFoundError(f"no serif or mono fonts at {_SERIF_FONT_GLOBS}")
+    fonts = font_files(SERIF_AND_MONO)
     text = "".join(rng.choice(list(_SERIF_LETTERS), int(rng.integers(1, 3))))
     font = ImageFont.truetype(fonts[int(rng.integers(len(fonts)))], size)
     middle = 1.5 * size  # drawn in the middle of a 3x canvas, so turning cuts nothing off
