@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from mnist_cnn.drawing import DrawingStages, canvas_to_mnist
 from sketchbook.sketches import (
@@ -217,3 +218,27 @@ def test_sketch_strokes_are_pixel_coordinates_inside_the_canvas() -> None:
             assert np.ptp(points[:, 1]) > 100  # spans most of the default box (0.1-0.9)
     with pytest.raises(ValueError, match="variants"):
         sketch_strokes(1, variant=99)
+
+
+def _tight_ring_picture(black_on_white: bool) -> np.ndarray:
+    """A 0 as an 8x8 scan gives it, cropped tight and enlarged: its ring runs along all four
+    edges, in graded greys, over more than half of the border."""
+    edge = np.array([0.0, 0.0, 0.4, 0.9, 0.9, 0.4, 0.0, 0.0])
+    scan = np.zeros((8, 8))
+    scan[0], scan[-1], scan[:, 0], scan[:, -1] = edge, edge, edge, edge
+    scan[1, 1:-1] = scan[-2, 1:-1] = scan[1:-1, 1] = scan[1:-1, -2] = 0.6 * edge[1:-1] + 0.3
+    scan[2:-2, 2:-2] = 0.0
+    picture = np.asarray(Image.fromarray((scan * 255).astype(np.uint8)).resize((224, 224)))
+    return 255 - picture if black_on_white else picture
+
+
+@pytest.mark.parametrize("black_on_white", [False, True], ids=["white on black", "black on white"])
+def test_a_picture_cropped_tight_to_its_digit_reads_as_with_a_margin(black_on_white: bool) -> None:
+    picture = _tight_ring_picture(black_on_white)
+    border = np.concatenate((picture[0], picture[-1], picture[:, 0], picture[:, -1]))
+    background = 255 if black_on_white else 0
+    assert np.mean(np.abs(border.astype(int) - background) > 25) > 0.5  # ink on most of it
+    with_margin = np.pad(picture, 56, constant_values=background)
+    tight, margin = canvas_to_mnist(picture), canvas_to_mnist(with_margin)
+    assert aligned_difference(tight, margin) < 0.1
+    assert tight[14, 14] < 0.1 < tight.max()  # the ring's inside stays background
