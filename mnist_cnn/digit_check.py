@@ -27,21 +27,26 @@ training digits, which also take in every digit of ``sketchbook.sketches.drawn_d
 
 **A learned detector.** Measurements cannot tell an X or a short scribble from a digit: after
 ``canvas_to_mnist`` they have a digit's holes, coverage and length. A small network can: one
-hidden layer of 64 ReLU units over the 784 input pixels and the logs of the four measurements,
+hidden layer of 64 ReLU units over what the bundled CNN makes of the input (its 1,600 unit
+convolutional features, ``mnist_cnn.conv_features``) and the logs of the four measurements,
 giving a logit for "not a digit". ``scripts/train_digit_check.py`` trains it on MNIST training
 digits and drawn digits (positives) against generated non-digits (scribbles, noise, blobs,
-grids, letters drawn as strokes, letters from the DejaVu/Liberation Sans fonts bent and thickened at
-random, letter messes, doodles), every canvas prepared by ``canvas_to_mnist`` as on the page.
-Its threshold is set on digits it never trained on, so that at most 0.4% of held-out MNIST or
-drawn digits are refused. The weights are ``digit_check.npz`` beside this module, read with
-``allow_pickle=False``; a call is two small matrix products in numpy.
+grids, letters drawn as strokes, letters from the DejaVu/Liberation Sans fonts bent and
+thickened at random, letter messes, doodles), every canvas prepared by ``canvas_to_mnist`` as
+on the page. Read from the CNN's features rather than the 784 pixels, it refuses more of each
+family's held-out canvases: the CNN already tells strokes and junctions apart, so the network
+need not learn them from a few hundred drawings a family. Its threshold is set on digits it
+never trained on, so that at most 0.3% of held-out MNIST or drawn digits are refused. The
+weights are ``digit_check.npz`` beside this module, read with ``allow_pickle=False``, with the
+fingerprint of the bundled model they were trained on: a call is one pass of that CNN's
+convolutions (a few milliseconds) and two small matrix products in numpy.
 
 **Familiarity.** The detector knows only the kinds of non-digit it was trained on, so a third
-part learns from digits alone (``mnist_cnn.familiarity``): the bundled CNN's convolutional
-features of the input, and their distance to the nearest of 10,000 MNIST training digits'.
-Its limit is the lowest that keeps the whole check's refusals of held-out digits at 0.8%.
-Kinds that no part of the check trained on (``sketchbook.unseen_kinds``) are how it is judged:
-``benchmarks/bench_not_a_digit.py`` reports each. It costs a CNN pass, about 4 ms a call.
+part learns from digits alone (``mnist_cnn.familiarity``): the same features of the input,
+and their distance to the nearest of 10,000 MNIST training digits'. Its limit is the lowest
+that keeps the whole check's refusals of held-out digits at 0.8%. Kinds that no part of the
+check trained on (``sketchbook.unseen_kinds``) are how it is judged:
+``benchmarks/bench_not_a_digit.py`` reports each.
 
 The score is the largest of the measurements' ratios to their limits, ``exp(margin)``, the
 detector's logit over its threshold, and the unfamiliarity: above 1 means "not a digit", and
@@ -79,6 +84,9 @@ WEIGHTS_PATH = Path(__file__).with_name("digit_check.npz")
 _MAX_MARGIN = 50.0  # exp(margin) is capped here, far past any doubt, so it cannot overflow
 _log = logging.getLogger(__name__)
 _RATIO_FLOOR, _RATIO_CEILING = 0.05, 20.0  # the measurements' ratios enter the network as logs
+# A unit vector's 1,600 values are about 1/40 each; scaled, they weigh as the logs do. Trained
+# with 16, the detector refused as much as with 8 or more of every held-out set but one.
+FEATURE_SCALE = 16.0
 # Pixels at least this bright count as ink when finding holes (MNIST's edges are grey).
 _INK_THRESHOLD = 0.4
 _BOX_THRESHOLD = 0.1
@@ -136,14 +144,21 @@ def digit_likeness(image: np.ndarray, ink: np.ndarray | None = None) -> DigitLik
     ``ink`` is the drawing before preprocessing (``DrawingStages.ink``); without it the input
     itself stands in, as it does for MNIST, whose digits are all we have.
     """
+    from mnist_cnn.conv_features import bundled_features
+
     measured = measure(image, ink)
     detector = _detector()
     if detector is None:
         return measured
+    features = bundled_features()
+    if features.model_id != detector.features_model:
+        _warn_of_another_model(features.model_id, detector.features_model)
+        return measured
+    unit = features.unit_features(_as_float(image)[np.newaxis])[0]
     return replace(
         measured,
-        margin=detector.margin(detector_input(image, measured)),
-        unfamiliarity=detector.unfamiliarity(_as_float(image)),
+        margin=detector.margin(detector_input(unit, measured_logs(measured))),
+        unfamiliarity=detector.unfamiliarity(unit),
     )
 
 
@@ -159,43 +174,40 @@ def looks_like_digit(image: np.ndarray, ink: np.ndarray | None = None) -> bool:
 
 @dataclass(frozen=True)
 class _Detector:
-    """One hidden ReLU layer and a logit, in numpy: about 50k multiply-adds a call."""
+    """One hidden ReLU layer and a logit, in numpy: about 100k multiply-adds a call."""
 
     w1: np.ndarray
     b1: np.ndarray
     w2: np.ndarray
     b2: float
     threshold: float
-    familiarity_limit: float | None = None  # None: saved before the familiarity check
-    familiarity_model: str | None = None  # the bundled model file's fingerprint it was set for
+    familiarity_limit: float
+    features_model: str  # the fingerprint of the bundled model whose features both parts read
 
     def margin(self, x: np.ndarray) -> float:
         hidden = np.maximum(x @ self.w1 + self.b1, 0.0)
         return float(hidden @ self.w2 + self.b2) - self.threshold
 
-    def unfamiliarity(self, image: np.ndarray) -> float:
+    def unfamiliarity(self, unit_features: np.ndarray) -> float:
         """The familiarity distance over its limit; 0 when that check is unavailable."""
         from mnist_cnn import settings
         from mnist_cnn.familiarity import references
 
-        if self.familiarity_limit is None or not settings.familiarity_check():
+        if not settings.familiarity_check():
             return 0.0
         shared = references()
         if shared is None:
             return 0.0
-        if shared.model_id != self.familiarity_model:
-            _warn_of_another_model(shared.model_id, self.familiarity_model)
-            return 0.0
-        return float(shared.distances(image[np.newaxis])[0]) / self.familiarity_limit
+        return float(shared.distances_of(unit_features[np.newaxis])[0]) / self.familiarity_limit
 
 
 @cache
-def _warn_of_another_model(bundled: str, limit_for: str | None) -> None:
+def _warn_of_another_model(bundled: str, set_for: str) -> None:
     """Said once: a retrained bundled model needs scripts/train_digit_check.py run again."""
     _log.warning(
-        "The familiarity check is off: its limit was set for bundled model %s, not %s; "
-        "run scripts/train_digit_check.py",
-        limit_for,
+        "The learned parts of the not-a-digit check are off: they were set for bundled model "
+        "%s, not %s; run scripts/train_digit_check.py",
+        set_for,
         bundled,
     )
 
@@ -206,12 +218,11 @@ def _detector() -> _Detector | None:
     if not WEIGHTS_PATH.exists():
         return None
     with np.load(WEIGHTS_PATH, allow_pickle=False) as saved:
-        familiar = "familiarity_limit" in saved.files
         return _Detector(
             w1=saved["w1"], b1=saved["b1"], w2=saved["w2"],
             b2=float(saved["b2"]), threshold=float(saved["threshold"]),
-            familiarity_limit=float(saved["familiarity_limit"]) if familiar else None,
-            familiarity_model=str(saved["familiarity_model"]) if familiar else None,
+            familiarity_limit=float(saved["familiarity_limit"]),
+            features_model=str(saved["features_model"]),
         )  # fmt: skip
 
 
@@ -232,15 +243,20 @@ def measure(image: np.ndarray, ink: np.ndarray | None = None) -> DigitLikeness:
     )
 
 
-def detector_input(image: np.ndarray, measured: DigitLikeness) -> np.ndarray:
-    """What the learned detector sees: the 784 input pixels and the logs of the measurements.
-
-    Public so that its training (``sketchbook.detector.features``) builds exactly this.
-    """
-    pixels = _as_float(image)
+def measured_logs(measured: DigitLikeness) -> np.ndarray:
+    """The measurements' ratios to their limits as the detector reads them: clipped logs."""
     ratios = np.array(list(measured.measured_ratios().values()))
-    logs = np.log(np.clip(ratios, _RATIO_FLOOR, _RATIO_CEILING))
-    return np.concatenate((pixels.reshape(-1), logs)).astype(np.float32)
+    return np.log(np.clip(ratios, _RATIO_FLOOR, _RATIO_CEILING)).astype(np.float32)
+
+
+def detector_input(unit_features: np.ndarray, logs: np.ndarray) -> np.ndarray:
+    """What the learned detector sees: the CNN's unit features, scaled, and ``measured_logs``.
+
+    Works on one drawing or a batch (rows). Public so that its training
+    (``sketchbook.detector.detector_inputs``) builds exactly this.
+    """
+    scaled = np.asarray(unit_features, np.float32) * FEATURE_SCALE
+    return np.concatenate((scaled, np.asarray(logs, np.float32)), axis=-1)
 
 
 def _stroke_ratio(ink: np.ndarray) -> float:

@@ -6,15 +6,11 @@ of non-digits is short next to everything a visitor can draw, so this check lear
 alone: whatever is unlike every digit is refused, whether or not anyone thought of it (Sun et
 al. 2022, "Out-of-distribution detection with deep nearest neighbors").
 
-"Like" is judged by the bundled CNN itself, in its convolutional features: the 1,600 values
-(5x5 maps of 64 filters) its two convolution blocks hand the dense layers. Those filters
-respond to the strokes, curves and junctions that make digits; a letter, a smiley or hatching
-sets off another pattern of them. Each feature vector is scaled to unit length, so a faint
-digit and a bold one agree, and compared with ``REFERENCE_DIGITS`` MNIST training digits: the
+"Like" is judged by the bundled CNN itself, in its unit convolutional features
+(``mnist_cnn.conv_features``), compared with ``REFERENCE_DIGITS`` MNIST training digits': the
 distance to the nearest one is the drawing's ``unfamiliarity``. Its limit is set by
 ``scripts/train_digit_check.py`` on digits kept out of the references and saved with the
-detector (``digit_check.npz``), with the fingerprint of the bundled model it holds for (a hash
-of the model file: a checkout's file times differ, its bytes do not).
+detector (``digit_check.npz``), beside the fingerprint of the bundled model both are set for.
 
 Kept whole, the references would be 10,000 x 1,600 float32, 64 MB, on a box that may have
 690 MB for everything. So they are kept along their ``PRINCIPAL_DIRECTIONS`` principal
@@ -36,23 +32,14 @@ without it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mnist_cnn.features import compiled_prefix
+from mnist_cnn.conv_features import ConvFeatures, bundled_features
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    import keras
-
-FINGERPRINT_CHARS = 16  # of the model file's SHA-256 in hex
 REFERENCE_DIGITS = 10_000  # the first MNIST training digits; the limit is set on later ones
 PRINCIPAL_DIRECTIONS = 384  # of the features' 1,600 values: the directions the references keep
 DIRECTION_DIGITS = 2_000  # the first reference digits, whose features give those directions
@@ -64,12 +51,11 @@ _lock = threading.Lock()
 class References:
     """The reference digits' features along their principal directions, and how to compare."""
 
-    def __init__(self, model: keras.Model, digits: np.ndarray, model_id: str) -> None:
-        self.model_id = model_id
-        self._forward = compiled_prefix(model, _depth_through_flatten(model))
-        self._width = int(self._forward.structured_outputs.shape[-1])
+    def __init__(self, features: ConvFeatures, digits: np.ndarray) -> None:
+        self.model_id = features.model_id
+        self._features = features
         # One pass of the CNN: the first digits' features give the directions, then their rows.
-        first = self._unit_features(digits[:DIRECTION_DIGITS])
+        first = features.unit_features(digits[:DIRECTION_DIGITS])
         self._directions = _principal_directions(first)
         self.rows = np.empty((len(digits), self._directions.shape[1]), np.float32)
         done = len(first)
@@ -86,9 +72,15 @@ class References:
 
     def distances(self, images: np.ndarray) -> np.ndarray:
         """(N,) distance of each image's unit features to the nearest reference's projection."""
+        return self._nearest(self.features(images))
+
+    def distances_of(self, unit_features: np.ndarray) -> np.ndarray:
+        """``distances`` of images whose unit features (N, 1600) are already made."""
+        return self._nearest(unit_features @ self._directions)
+
+    def _nearest(self, queries: np.ndarray) -> np.ndarray:
         # |q - r|^2 = |q|^2 + |r|^2 - 2 q.r, with |q| = 1 for the whole unit features, and q.r
         # the same whether q is projected or not, as r lies along the directions.
-        queries = self.features(images)
         nearest = np.empty(len(queries), np.float32)
         for start in range(0, len(queries), _QUERY_CHUNK):
             chunk = slice(start, start + _QUERY_CHUNK)
@@ -99,29 +91,8 @@ class References:
     def _project(self, images: np.ndarray, out: np.ndarray) -> None:
         """Write the images' projected unit features into ``out``, a batch at a time: the whole
         features of 10,000 digits would be 64 MB at the peak."""
-        for start, batch in self._batches(images):
+        for start, batch in self._features.batches(images):
             out[start : start + len(batch)] = batch @ self._directions
-
-    def _unit_features(self, images: np.ndarray) -> np.ndarray:
-        """(N, 1600) convolutional features scaled to unit length (uint8, or floats in [0, 1])."""
-        rows = np.empty((len(images), self._width), np.float32)
-        for start, batch in self._batches(images):
-            rows[start : start + len(batch)] = batch
-        return rows
-
-    def _batches(self, images: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-        """Each batch's start and unit features: the CNN's activations for a whole set at once
-        (26 x 26 x 32 values a digit after the first layer alone) would be the peak."""
-        import tensorflow as tf
-
-        from mnist_cnn.data import prepare_images
-        from mnist_cnn.inference import BATCH_SIZE
-
-        for start in range(0, len(images), BATCH_SIZE):
-            batch = prepare_images(np.asarray(images[start : start + BATCH_SIZE]))
-            rows = self._forward(tf.constant(batch)).numpy()
-            norms = np.linalg.norm(rows, axis=1, keepdims=True)
-            yield start, rows / np.maximum(norms, np.finfo(np.float32).tiny)
 
 
 def _principal_directions(unit_features: np.ndarray) -> np.ndarray:
@@ -134,36 +105,16 @@ def _principal_directions(unit_features: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors[:, ::-1], dtype=np.float32)
 
 
-def _depth_through_flatten(model: keras.Model) -> int:
-    """How many of the model's layers run up to and including its Flatten."""
-    import keras
-
-    for depth, layer in enumerate(model.layers, start=1):
-        if isinstance(layer, keras.layers.Flatten):
-            return depth
-    raise ValueError("the model has no Flatten layer to take convolutional features from")
-
-
 @cache
 def _shared_references() -> References | None:
     from mnist_cnn.data import DataError, shared_mnist
-    from mnist_cnn.store import bundled_record, load_record
 
-    record = bundled_record()
     try:
         (x_train, _), _ = shared_mnist()
     except DataError as error:
         _log.warning("The familiarity check is off: no MNIST to compare drawings with (%s)", error)
         return None
-    return References(
-        load_record(record), x_train[:REFERENCE_DIGITS], fingerprint(record.model_file)
-    )
-
-
-def fingerprint(model_file: Path) -> str:
-    """What a model's file holds, in short: the same bytes give the same fingerprint anywhere."""
-    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
-    return f"sha256:{digest[:FINGERPRINT_CHARS]}"
+    return References(bundled_features(), x_train[:REFERENCE_DIGITS])
 
 
 def references() -> References | None:

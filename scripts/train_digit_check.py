@@ -8,12 +8,14 @@ Positives are digits as the Draw page sees them: MNIST training digits and drawn
 letters drawn as strokes, doodles and shapes). Letters that pass for digits (O, I, l, S, Z, B,
 G, b, g, q, ...) are never negatives.
 
-The detector is a one-hidden-layer network (scikit-learn's ``MLPClassifier``) on the 28x28
-input and the hand-made measurements of ``digit_check.digit_likeness``. Its refusal threshold
+The detector is a one-hidden-layer network (scikit-learn's ``MLPClassifier``) on the bundled
+CNN's unit convolutional features of the 28x28 input (``mnist_cnn.conv_features``) and the
+hand-made measurements of ``digit_check.digit_likeness``. Its refusal threshold
 is set on digits kept out of training (the last 10,000 MNIST training digits and drawn digits
 of other seeds), so that at most ``TARGET_DIGIT_REFUSAL`` of them are refused. The weights
 and the threshold are saved with ``np.savez`` (no pickle) with this script's settings in the
-metadata. Seeds used here (100 and up) never overlap the benchmark's (1).
+metadata, beside the bundled model's fingerprint: train again after retraining that model.
+Seeds used here (100 and up) never overlap the benchmark's (1).
 
 It also sets the limit of the familiarity check (``mnist_cnn.familiarity``), which learns from
 digits alone: the lowest distance at which the whole check (measured limits, detector and
@@ -46,9 +48,10 @@ from sklearn.neural_network import MLPClassifier
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mnist_cnn import canvas_to_mnist, load_mnist
-from mnist_cnn.digit_check import WEIGHTS_PATH
+from mnist_cnn.conv_features import bundled_features
+from mnist_cnn.digit_check import FEATURE_SCALE, WEIGHTS_PATH
 from mnist_cnn.familiarity import REFERENCE_DIGITS, references
-from sketchbook.detector import features
+from sketchbook.detector import PIXELS, detector_inputs, features
 from sketchbook.fonts import SANS, font_files
 from sketchbook.sketches import (
     NON_DIGIT_KINDS,
@@ -192,7 +195,8 @@ def extra_family(family: str, n: int, seed: int) -> np.ndarray:
 
 
 def canvas_features(canvases: np.ndarray) -> np.ndarray:
-    """Each canvas as the Draw page prepares and measures it; blank canvases are dropped."""
+    """Each canvas as the Draw page prepares and measures it (``sketchbook.detector.features``);
+    blank canvases are dropped."""
     rows = []
     for canvas in canvases:
         stages = canvas_to_mnist(canvas, return_stages=True)
@@ -209,7 +213,8 @@ def non_digit_family(family: str, n: int, seed: int) -> np.ndarray:
 
 
 def build_data(args: argparse.Namespace) -> dict[str, np.ndarray]:
-    """Features of every set, kept in ``args.cache`` (generating them takes minutes).
+    """Examples (pixels and measurements) of every set, kept in ``args.cache`` (generating
+    them takes minutes).
 
     Every set comes from fixed seeds, so a cached set equals a regenerated one; delete the
     cache (or a set in it) after changing how a set is drawn.
@@ -254,13 +259,13 @@ def _unseen_maker(kind: str):
 
 
 def familiarity_distances(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each set's familiarity distances, from the model inputs its features begin with."""
+    """Each set's familiarity distances, from the model inputs its examples begin with."""
     shared = references()
     if shared is None:
         raise SystemExit("The familiarity check needs MNIST: set MNIST_NPZ.")
-    side = math.isqrt(data["mnist fit"].shape[1] - N_MEASURED)
+    side = math.isqrt(PIXELS)
     return {
-        name: shared.distances(rows[:, : side * side].reshape(-1, side, side))
+        name: shared.distances(rows[:, :PIXELS].reshape(-1, side, side))
         for name, rows in data.items()
     }
 
@@ -294,7 +299,7 @@ def fit(data: dict[str, np.ndarray], families: tuple[str, ...], args) -> MLPClas
 
 
 HIDDEN = 64
-N_MEASURED = 5  # features() ends with the logs of the measurements' five ratios
+N_MEASURED = 5  # examples and detector inputs end with the logs of the measurements' five ratios
 TARGET_DIGIT_REFUSAL = 0.003  # by the detector alone, of each held-out digit set
 TARGET_CHECK_REFUSAL = 0.008  # by the whole check, of each held-out digit set
 CALIBRATION_SETS = ("mnist calibrate", "drawn calibrate", "pen calibrate")
@@ -369,8 +374,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=60, help="passes over the training data")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    data = build_data(args)
-    distances = familiarity_distances(data)
+    examples = build_data(args)
+    distances = familiarity_distances(examples)
+    data = {name: detector_inputs(rows) for name, rows in examples.items()}
     unseen = [f"{kind} unseen" for kind in UNSEEN_KINDS]
 
     if args.leave_one_out:
@@ -391,6 +397,8 @@ def main() -> None:
         "arguments": {k: v for k, v in vars(args).items() if k != "cache"},
         "families": list(FAMILIES),
         "unseen_kinds": list(UNSEEN_KINDS),
+        "detector_input": "the bundled CNN's 1,600 unit convolutional features x "
+        f"{FEATURE_SCALE:g}, then the logs of the five measured ratios",
         "hidden_units": HIDDEN,
         "target_digit_refusal": TARGET_DIGIT_REFUSAL,
         "target_check_refusal": TARGET_CHECK_REFUSAL,
@@ -406,7 +414,7 @@ def main() -> None:
         b2=np.float32(model.intercepts_[1][0]),
         threshold=np.float32(limits.detector),
         familiarity_limit=np.float32(limits.familiarity),
-        familiarity_model=np.array(references().model_id),
+        features_model=np.array(bundled_features().model_id),
         metadata=np.array(json.dumps(metadata)),
     )
     temporary.replace(WEIGHTS_PATH)

@@ -10,7 +10,7 @@ from mnist_cnn import digit_check
 from mnist_cnn.data import load_mnist
 from mnist_cnn.digit_check import digit_likeness, looks_like_digit, not_digit_score
 from mnist_cnn.drawing import canvas_to_mnist
-from sketchbook.detector import detector_metadata, features
+from sketchbook.detector import detector_inputs, detector_metadata, features
 from sketchbook.sketches import (
     NON_DIGIT_KINDS,
     drawn_digit_set,
@@ -63,18 +63,20 @@ def test_the_score_is_above_one_exactly_when_refused() -> None:
 
 def test_the_detector_is_loaded_without_pickle_and_says_how_it_was_made() -> None:
     with np.load(digit_check.WEIGHTS_PATH, allow_pickle=False) as saved:
-        assert saved["w1"].shape[0] == 28 * 28 + 5 and saved["w1"].dtype == np.float32
+        assert saved["w1"].shape[0] == 1600 + 5 and saved["w1"].dtype == np.float32  # CNN, logs
     assert detector_metadata()["script"] == "scripts/train_digit_check.py"
     assert np.isfinite(digit_likeness(np.zeros((28, 28), np.float32)).margin)
 
 
 def test_the_detector_is_trained_on_what_it_sees() -> None:
-    """sketchbook.detector.features (its training data) is the engine's own input to it."""
+    """sketchbook.detector's training inputs are the engine's own input to it."""
     stages = prepared(render_non_digit("letter", seed=3))
-    seen = features(stages.centred, stages.ink)
-    assert seen.shape == (28 * 28 + 5,) and seen.dtype == np.float32
+    kept = features(stages.centred, stages.ink)
+    assert kept.shape == (28 * 28 + 5,) and kept.dtype == np.float32
+    seen = detector_inputs(kept[np.newaxis])[0]
+    assert seen.shape == (1600 + 5,) and seen.dtype == np.float32
     margin = digit_likeness(stages.centred, stages.ink).margin
-    assert digit_check._detector().margin(seen) == margin
+    assert digit_check._detector().margin(seen) == pytest.approx(margin, abs=1e-5)
 
 
 def test_without_a_detector_file_the_measured_limits_still_judge(monkeypatch, tmp_path) -> None:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from mnist_cnn import digit_check, familiarity, settings
+from mnist_cnn.conv_features import bundled_features, fingerprint
 from mnist_cnn.data import DataError, shared_mnist
 from mnist_cnn.digit_check import digit_likeness
 from mnist_cnn.drawing import canvas_to_mnist
-from mnist_cnn.familiarity import fingerprint
 from mnist_cnn.store import bundled_record
 from sketchbook.detector import detector_metadata
 from sketchbook.sketches import NON_DIGIT_KINDS
@@ -28,7 +28,7 @@ def unfamiliarity(canvas_or_image: np.ndarray) -> float:
 
 def test_its_limit_was_set_for_the_bundled_model_and_kinds_it_never_trained_on() -> None:
     with np.load(digit_check.WEIGHTS_PATH, allow_pickle=False) as saved:
-        assert str(saved["familiarity_model"]) == fingerprint(bundled_record().model_file)
+        assert str(saved["features_model"]) == fingerprint(bundled_record().model_file)
         assert 0.0 < float(saved["familiarity_limit"]) < 2.0  # distances of unit vectors
     made = detector_metadata()
     assert set(made["unseen_kinds"]) == set(UNSEEN_KINDS)
@@ -51,6 +51,16 @@ def test_digits_are_familiar_and_the_nearest_reference_is_the_digit_itself(sampl
     assert shared.features(x_train[either_side]) == pytest.approx(
         shared.rows[either_side], abs=1e-5
     )
+
+
+def test_distances_of_features_made_once_are_the_distances_of_the_images(sample_mnist) -> None:
+    """digit_check makes the CNN's features once and hands them to both learned parts."""
+    (_, _), (x_test, _) = sample_mnist
+    unit = bundled_features().unit_features(x_test[:8])
+    assert unit.shape == (8, 1600)
+    assert np.linalg.norm(unit, axis=1) == pytest.approx(np.ones(8), abs=1e-5)
+    shared = familiarity.references()
+    assert shared.distances_of(unit) == pytest.approx(shared.distances(x_test[:8]), abs=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["hatching", "signature"])
@@ -76,18 +86,25 @@ def test_without_mnist_the_check_goes_on_without_familiarity(monkeypatch) -> Non
         image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
         likeness = digit_likeness(image)
         assert likeness.unfamiliarity == 0.0 and likeness.score > 1.0  # the limits still refuse
+        assert np.isfinite(likeness.margin)  # the detector needs the CNN only, not MNIST
     finally:
         monkeypatch.undo()
         familiarity._shared_references.cache_clear()
 
 
-def test_a_limit_set_for_another_model_is_not_used_and_the_log_says_so(monkeypatch, caplog) -> None:
+def test_learned_parts_set_for_another_model_are_not_used_and_the_log_says_so(
+    monkeypatch, caplog
+) -> None:
+    """Another bundled model's features mean nothing to this detector or limit: the measured
+    limits judge alone."""
     detector = digit_check._detector()
-    other = replace(detector, familiarity_model="another model")
+    other = replace(detector, features_model="another model")
     monkeypatch.setattr(digit_check, "_detector", lambda: other)
     image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
     digit_check._warn_of_another_model.cache_clear()
-    assert digit_likeness(image).unfamiliarity == 0.0
+    likeness = digit_likeness(image)
+    assert likeness.unfamiliarity == 0.0 and likeness.margin == -np.inf
+    assert likeness.score > 1.0  # noise: the measured limits still refuse it
     assert "set for bundled model another model" in caplog.text
 
 
