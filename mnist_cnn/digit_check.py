@@ -39,7 +39,7 @@ need not learn them from a few hundred drawings a family. Its threshold is set o
 never trained on, so that at most 0.3% of held-out MNIST or drawn digits are refused. The
 weights are ``digit_check.npz`` beside this module, read with ``allow_pickle=False``, with the
 fingerprint of the bundled model they were trained on: a call is one pass of that CNN's
-convolutions (a few milliseconds) and two small matrix products in numpy.
+convolutions (about a millisecond here) and two small matrix products in numpy.
 
 **Familiarity.** The detector knows only the kinds of non-digit it was trained on, so a third
 part learns from digits alone (``mnist_cnn.familiarity``): the same features of the input,
@@ -84,8 +84,8 @@ WEIGHTS_PATH = Path(__file__).with_name("digit_check.npz")
 _MAX_MARGIN = 50.0  # exp(margin) is capped here, far past any doubt, so it cannot overflow
 _log = logging.getLogger(__name__)
 _RATIO_FLOOR, _RATIO_CEILING = 0.05, 20.0  # the measurements' ratios enter the network as logs
-# A unit vector's 1,600 values are about 1/40 each; scaled, they weigh as the logs do. Trained
-# with 16, the detector refused as much as with 8 or more of every held-out set but one.
+# A unit vector's 1,600 values are about 1/40 each; scaled, they weigh as the logs do. Of the
+# scales tried (8 and 16), 16 refused as much or more of every held-out set but one.
 FEATURE_SCALE = 16.0
 # Pixels at least this bright count as ink when finding holes (MNIST's edges are grey).
 _INK_THRESHOLD = 0.4
