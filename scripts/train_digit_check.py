@@ -51,7 +51,7 @@ from mnist_cnn import canvas_to_mnist, load_mnist
 from mnist_cnn.conv_features import bundled_features
 from mnist_cnn.digit_check import FEATURE_SCALE, WEIGHTS_PATH
 from mnist_cnn.familiarity import REFERENCE_DIGITS, references
-from sketchbook.detector import PIXELS, detector_inputs, features
+from sketchbook.detector import cnn_features, detector_inputs, features
 from sketchbook.fonts import SANS, font_files
 from sketchbook.sketches import (
     NON_DIGIT_KINDS,
@@ -258,16 +258,12 @@ def _unseen_maker(kind: str):
     return make
 
 
-def familiarity_distances(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each set's familiarity distances, from the model inputs its examples begin with."""
+def familiarity_distances(unit_features: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each set's familiarity distances, from its examples' CNN features."""
     shared = references()
     if shared is None:
         raise SystemExit("The familiarity check needs MNIST: set MNIST_NPZ.")
-    side = math.isqrt(PIXELS)
-    return {
-        name: shared.distances(rows[:, :PIXELS].reshape(-1, side, side))
-        for name, rows in data.items()
-    }
+    return {name: shared.distances_of(rows) for name, rows in unit_features.items()}
 
 
 def _mnist_train() -> np.ndarray:
@@ -375,8 +371,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     examples = build_data(args)
-    distances = familiarity_distances(examples)
-    data = {name: detector_inputs(rows) for name, rows in examples.items()}
+    unit_features = {name: cnn_features(rows) for name, rows in examples.items()}  # one pass
+    distances = familiarity_distances(unit_features)
+    data = {name: detector_inputs(rows, unit_features[name]) for name, rows in examples.items()}
+    del unit_features
     unseen = [f"{kind} unseen" for kind in UNSEEN_KINDS]
 
     if args.leave_one_out:

@@ -11,6 +11,7 @@ import json
 import numpy as np
 
 from mnist_cnn.conv_features import bundled_features
+from mnist_cnn.data import prepare_images
 from mnist_cnn.digit_check import WEIGHTS_PATH, detector_input, measure, measured_logs
 from mnist_cnn.shapes import IMAGE_SHAPE
 
@@ -18,19 +19,22 @@ PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
 
 
 def features(image: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
-    """One training example as kept: the 784 input pixels (floats in [0, 1]), then the
+    """One training example as kept: the 784 input pixels as the CNN takes them, then the
     ``measured_logs`` of the drawing and its ink. The pixels are kept, not the CNN's features,
     so that a cache of examples outlives a retrained bundled model."""
-    image = np.asarray(image)
-    pixels = image / np.float32(255) if image.dtype == np.uint8 else image.astype(np.float32)
-    return np.concatenate((pixels.reshape(-1), measured_logs(measure(image, ink))))
+    pixels = prepare_images(np.asarray(image)[np.newaxis]).reshape(-1)
+    return np.concatenate((pixels, measured_logs(measure(image, ink))))
 
 
-def detector_inputs(examples: np.ndarray) -> np.ndarray:
-    """What the detector sees of each example (rows of ``features``): ``detector_input`` of the
-    bundled CNN's unit features of its pixels and of its logs."""
-    images = examples[:, :PIXELS].reshape(-1, *IMAGE_SHAPE)
-    return detector_input(bundled_features().unit_features(images), examples[:, PIXELS:])
+def cnn_features(examples: np.ndarray) -> np.ndarray:
+    """The bundled CNN's unit features of each example's pixels (rows of ``features``)."""
+    return bundled_features().unit_features(examples[:, :PIXELS].reshape(-1, *IMAGE_SHAPE))
+
+
+def detector_inputs(examples: np.ndarray, unit_features: np.ndarray) -> np.ndarray:
+    """What the detector sees of each example: ``detector_input`` of its ``cnn_features`` and
+    its logs."""
+    return detector_input(unit_features, examples[:, PIXELS:])
 
 
 def detector_metadata() -> dict:

@@ -10,7 +10,7 @@ from mnist_cnn import digit_check
 from mnist_cnn.data import load_mnist
 from mnist_cnn.digit_check import digit_likeness, looks_like_digit, not_digit_score
 from mnist_cnn.drawing import canvas_to_mnist
-from sketchbook.detector import detector_inputs, detector_metadata, features
+from sketchbook.detector import cnn_features, detector_inputs, detector_metadata, features
 from sketchbook.sketches import (
     NON_DIGIT_KINDS,
     drawn_digit_set,
@@ -73,7 +73,7 @@ def test_the_detector_is_trained_on_what_it_sees() -> None:
     stages = prepared(render_non_digit("letter", seed=3))
     kept = features(stages.centred, stages.ink)
     assert kept.shape == (28 * 28 + 5,) and kept.dtype == np.float32
-    seen = detector_inputs(kept[np.newaxis])[0]
+    seen = detector_inputs(kept[np.newaxis], cnn_features(kept[np.newaxis]))[0]
     assert seen.shape == (1600 + 5,) and seen.dtype == np.float32
     margin = digit_likeness(stages.centred, stages.ink).margin
     assert digit_check._detector().margin(seen) == pytest.approx(margin, abs=1e-5)
